@@ -1,0 +1,9 @@
+import type { FastifyInstance } from 'fastify';
+import type { BrokerContext } from '../context.js';
+import { healthRoutes } from './health.js';
+import { targetRoutes } from './targets.js';
+
+export type BrokerRoutes = (app: FastifyInstance, ctx: BrokerContext) => void;
+
+/** Every route module of the broker's HTTP API, registered in this order. */
+export const routes: BrokerRoutes[] = [healthRoutes, targetRoutes];

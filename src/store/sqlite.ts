@@ -1,0 +1,70 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { migrate } from './migrations.js';
+import type { Database } from './schema.types.js';
+import { type Store, StoreError } from './store.js';
+
+/** One emitter per database file: every store opened on that file in this process hears its notifications. */
+const channels = new Map<string, EventEmitter>();
+
+export function sqlitePath(url: string, baseDir = process.cwd()): string {
+  if (url === 'sqlite::memory:' || url === 'sqlite://:memory:') return ':memory:';
+  let p = url.replace(/^sqlite:(\/\/)?/, '');
+  if (p.startsWith('/') || isAbsolute(p)) return p;
+  p = p.replace(/^\.\//, '');
+  return resolve(baseDir, p);
+}
+
+export async function openSqliteStore(path: string): Promise<Store> {
+  let handle: BetterSqlite3.Database;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    handle = new BetterSqlite3(path);
+    handle.pragma('journal_mode = WAL');
+    handle.pragma('synchronous = NORMAL');
+    handle.pragma('foreign_keys = ON');
+    handle.pragma('busy_timeout = 5000');
+    // Fails fast on a file that is not a database instead of at the first query.
+    handle.prepare('select count(*) from sqlite_master').get();
+  } catch (err) {
+    throw new StoreError(`cannot open the SQLite store at ${path}: ${(err as Error).message}`, {
+      code: 'store_unavailable',
+      cause: err,
+    });
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) });
+  await migrate(db, 'sqlite');
+  const key = path === ':memory:' ? `memory:${Math.random()}` : path;
+  let emitter = channels.get(key);
+  if (!emitter) {
+    emitter = new EventEmitter();
+    emitter.setMaxListeners(0);
+    channels.set(key, emitter);
+  }
+  const ee = emitter;
+  return {
+    dialect: 'sqlite',
+    db,
+    async listen(channel, handler) {
+      const h = (payload: string) => handler(payload);
+      ee.on(channel, h);
+      return async () => {
+        ee.off(channel, h);
+      };
+    },
+    async notify(channel, payload) {
+      // Asynchronous like NOTIFY: listeners run after the caller's transaction has returned.
+      setImmediate(() => ee.emit(channel, payload));
+    },
+    async withLock(_name, fn) {
+      // One connection, serialised by Kysely's driver: a transaction is already exclusive.
+      return db.transaction().execute(fn);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

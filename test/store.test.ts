@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAuditEvent, verifyChain } from '../src/audit/log.js';
+import { openStore, type Store, StoreError } from '../src/store/store.js';
+import { startPostgres, type TestPostgres } from './support/postgres.js';
+
+let pgServer: TestPostgres;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gatectl-store-'));
+  pgServer = await startPostgres();
+});
+afterAll(async () => {
+  await pgServer?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const dialects: Array<[string, () => Promise<string>]> = [
+  ['sqlite', async () => `sqlite://${join(dir, `s-${Math.random().toString(36).slice(2)}.db`)}`],
+  ['postgres', async () => pgServer.createDatabase(`s_${Math.random().toString(36).slice(2)}`)],
+];
+
+describe.each(dialects)('store on %s', (_name, makeUrl) => {
+  it('migrates, appends a verifiable audit chain and delivers notifications', async () => {
+    const url = await makeUrl();
+    const store: Store = await openStore(url);
+    try {
+      for (let i = 0; i < 5; i++)
+        await appendAuditEvent(store, { type: 'test.event', actor: 'alice', data: { i } });
+      expect(await verifyChain(store)).toEqual({ ok: true, count: 5 });
+
+      const got = new Promise<string>((resolve) => {
+        void store.listen('grant_decided', resolve);
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      await store.notify('grant_decided', 'gr_1');
+      expect(await got).toBe('gr_1');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('opens an existing store again without re-running migrations', async () => {
+    const url = await makeUrl();
+    const a = await openStore(url);
+    await appendAuditEvent(a, { type: 'x' });
+    await a.close();
+    const b = await openStore(url);
+    expect(await verifyChain(b)).toEqual({ ok: true, count: 1 });
+    await b.close();
+  });
+});
+
+describe('store errors', () => {
+  it('reports a corrupt SQLite file as a StoreError', async () => {
+    const file = join(dir, 'corrupt.db');
+    writeFileSync(file, 'this is not a database at all, just text that fills the header page'.repeat(100));
+    await expect(openStore(`sqlite://${file}`)).rejects.toBeInstanceOf(StoreError);
+  });
+  it('reports an unreachable PostgreSQL as a StoreError without the password', async () => {
+    const err = await openStore('postgres://u:s3cret@127.0.0.1:1/db').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(String((err as Error).message)).not.toContain('s3cret');
+  });
+});
