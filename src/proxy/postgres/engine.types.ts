@@ -1,0 +1,61 @@
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { PostgresTargetConfig } from '../../broker/config/schema.js';
+import type { Secret } from '../../lib/secret.js';
+
+/**
+ * The contract between the tunnel endpoint (which authenticates the HTTP/WebSocket side and
+ * finds the grant) and the PostgreSQL engine (which speaks the protocol on both sides).
+ * @see DESIGN §5
+ */
+export interface PostgresSessionOptions {
+  target: PostgresTargetConfig;
+  /** The broker-held upstream password (absent for trust auth). Never sent anywhere but upstream. */
+  upstreamPassword: Secret | undefined;
+  /**
+   * SCRAM-SHA-256 verifier of the tunnel's one-time secret, in PostgreSQL's stored form
+   * `SCRAM-SHA-256$<iterations>:<salt b64>$<StoredKey b64>:<ServerKey b64>`. The client must
+   * prove it knows the secret; a wrong one gets SQLSTATE 28P01.
+   */
+  clientVerifier: string;
+  /** Address of the local client as reported by the CLI, for the session record. */
+  clientAddr?: string;
+  hooks: SessionHooks;
+  log: Logger;
+  /** Aborted when the grant ends or is revoked; the engine sends FATAL with `signal.reason` (a string) and closes. */
+  signal?: AbortSignal;
+}
+
+export interface SessionStartInfo {
+  /** User name the client sent (informational; the upstream user is the target's). */
+  user: string;
+  database: string;
+  applicationName: string | null;
+}
+
+export interface StatementEvent {
+  /** SQL text (simple query, or the Parse of an extended-protocol execution). */
+  statement: string;
+  paramCount: number;
+  commandTag: string | null;
+  rows: number | null;
+  durationMs: number;
+  /** `SQLSTATE: message` when the statement failed. */
+  error: string | null;
+}
+
+export interface SessionEndInfo {
+  reason: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Callbacks through which the engine reports a session; the tunnel layer persists them. */
+export interface SessionHooks {
+  onStart(info: SessionStartInfo): void | Promise<void>;
+  onStatement(event: StatementEvent): void;
+  onEnd(info: SessionEndInfo): void | Promise<void>;
+}
+
+/** Serves one client connection (a StartupMessage or a CancelRequest) until it ends. */
+export type ServePostgresClient = (client: Duplex, options: PostgresSessionOptions) => Promise<void>;
