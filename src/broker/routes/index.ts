@@ -3,8 +3,9 @@ import type { BrokerContext } from '../context.js';
 import { grantRoutes } from './grants.js';
 import { healthRoutes } from './health.js';
 import { targetRoutes } from './targets.js';
+import { tunnelRoutes } from './tunnels.js';
 
 export type BrokerRoutes = (app: FastifyInstance, ctx: BrokerContext) => void;
 
 /** Every route module of the broker's HTTP API, registered in this order. */
-export const routes: BrokerRoutes[] = [healthRoutes, targetRoutes, grantRoutes];
+export const routes: BrokerRoutes[] = [healthRoutes, targetRoutes, grantRoutes, tunnelRoutes];

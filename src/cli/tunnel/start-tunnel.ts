@@ -1,0 +1,100 @@
+import type { GrantView } from '../../broker/grants/grant.types.js';
+import type { TunnelCreated } from '../../broker/tunnels/tunnel.types.js';
+import { parseDuration } from '../../lib/duration.js';
+import { BrokerClient } from '../broker-client.js';
+import { resolveBroker } from '../config.js';
+import type { CommandContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { tokenSource } from '../session.js';
+import { type ConnectionInfo, connectionInfo } from './connection-info.js';
+import { ensureGrant } from './ensure-grant.js';
+import { LocalTunnel } from './local-tunnel.js';
+import { closeTunnelAtBroker, openTunnel } from './open-tunnel.js';
+
+export interface TunnelFlags {
+  reason?: string;
+  duration?: string;
+  wait?: string;
+  port?: string;
+}
+
+export interface StartedTunnel {
+  grant: GrantView;
+  created: TunnelCreated;
+  local: LocalTunnel;
+  info: ConnectionInfo;
+  /** Stops the listener and tells the broker; safe to call twice, works after Ctrl-C. */
+  close(): Promise<void>;
+}
+
+export function parseTunnelFlags(flags: TunnelFlags): {
+  durationMs?: number;
+  waitMs?: number;
+  port?: number;
+} {
+  const out: { durationMs?: number; waitMs?: number; port?: number } = {};
+  if (flags.duration !== undefined) {
+    const d = parseDuration(flags.duration);
+    if (d === null) throw new UsageError(`invalid --duration "${flags.duration}": expected e.g. 30m, 1h`);
+    out.durationMs = d;
+  }
+  if (flags.wait !== undefined) {
+    const w = parseDuration(flags.wait);
+    if (w === null) throw new UsageError(`invalid --wait "${flags.wait}": expected e.g. 90s, 10m`);
+    out.waitMs = w;
+  }
+  if (flags.port !== undefined) {
+    const p = Number(flags.port);
+    if (!Number.isInteger(p) || p < 0 || p > 65535)
+      throw new UsageError(`invalid --port "${flags.port}": expected a number 0–65535`);
+    out.port = p;
+  }
+  return out;
+}
+
+/**
+ * Grant (requested and awaited if needed) → tunnel at the broker → local listener. Status goes
+ * to `onStatus` (stderr); nothing here prints the secret.
+ */
+export async function startTunnel(
+  ctx: CommandContext,
+  target: string,
+  flags: TunnelFlags,
+  onStatus: (message: string) => void,
+): Promise<StartedTunnel> {
+  const parsed = parseTunnelFlags(flags);
+  const { url, profile } = resolveBroker(ctx.globals, ctx.io.env);
+  const tokens = await tokenSource(ctx, url, profile);
+  const client = new BrokerClient(url, ctx, tokens);
+  const grant = await ensureGrant(client, target, {
+    reason: flags.reason,
+    durationMs: parsed.durationMs,
+    waitMs: parsed.waitMs,
+    signal: ctx.signal,
+    onStatus,
+  });
+  const created = await openTunnel(client, target);
+  // Tear-down must still reach the broker after Ctrl-C has aborted `ctx.signal`.
+  const teardown = new BrokerClient(url, { fetch: ctx.fetch, signal: new AbortController().signal }, tokens);
+  const local = new LocalTunnel({ brokerUrl: url, tunnelId: created.tunnel.id, tokens, port: parsed.port });
+  let port: number;
+  try {
+    port = await local.listen();
+  } catch (err) {
+    await closeTunnelAtBroker(teardown, created.tunnel.id);
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    grant,
+    created,
+    local,
+    info: connectionInfo(created.tunnel, port, created.secret),
+    close() {
+      closing ??= Promise.all([local.close(), closeTunnelAtBroker(teardown, created.tunnel.id)]).then(
+        () => {},
+      );
+      return closing;
+    },
+  };
+}
