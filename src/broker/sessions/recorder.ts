@@ -125,7 +125,27 @@ export class SessionRecorder {
 
   /** Closes the record (idempotent); a no-op when the session never started. */
   end(info: SessionEndInfo): Promise<void> {
-    if (!this.#started) return Promise.resolve();
+    if (!this.#started) {
+      // A client that did not prove it holds the tunnel's secret: an invalid access attempt.
+      if (info.reason === 'authentication failed' && !this.#ended) {
+        this.#ended = this.#ctx
+          .audit({
+            type: 'auth.failure',
+            actor: this.#subject.identity,
+            outcome: 'failure',
+            origin: this.#subject.origin,
+            resource: this.#subject.target,
+            data: {
+              reason: 'wrong_tunnel_secret',
+              credential: 'tunnel_secret',
+              tunnel_id: this.#subject.tunnelId,
+              local_addr: this.#subject.localAddr,
+            },
+          })
+          .then(() => {});
+      }
+      return this.#ended ?? Promise.resolve();
+    }
     this.#ended ??= (async () => {
       await this.#started!.catch(() => {});
       await this.#events.flush();

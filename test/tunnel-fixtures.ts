@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, connect as tcpConnect } from 'node:net';
+import type { BrokerConfigInput } from '../src/broker/config/schema.js';
+import { startTestBroker, type TestBroker } from './support/broker.js';
+import { type CliResult, runCli } from './support/cli.js';
+import { startPostgres, type TestPostgres, type TestPostgresOptions } from './support/postgres.js';
+
+/** Everything a tunnel test needs: a real PostgreSQL target, a broker, and a window on what the CLI receives. */
+export interface TunnelWorld {
+  pg: TestPostgres;
+  broker: TestBroker;
+  /** The upstream password of the target's role; must never reach the CLI. */
+  upstreamPassword: string;
+  /** Broker URL as the CLI uses it: through a recording proxy. */
+  cliBrokerUrl: string;
+  /** Every byte the broker sent to a CLI (HTTP answers and WebSocket frames). */
+  received(): Buffer;
+  /** Output of every CLI run so far. */
+  cliOutput: string[];
+  token(id: string, groups?: string[]): Promise<string>;
+  /** Runs the real CLI against the broker (through the proxy) as `identity`. */
+  cli(
+    identity: string,
+    args: string[],
+    options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  ): Promise<CliResult>;
+  /** Env for spawnCli. */
+  cliEnv(identity: string, env?: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv>;
+  close(): Promise<void>;
+}
+
+export const TARGET = 'db';
+
+/** A TCP proxy that records what flows from the broker back to its clients. */
+async function recordingProxy(
+  port: number,
+): Promise<{ url: string; received(): Buffer; close(): Promise<void> }> {
+  const chunks: Buffer[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const server: Server = createServer((down) => {
+    const up = tcpConnect(port, '127.0.0.1');
+    sockets.add(down);
+    sockets.add(up);
+    up.on('data', (d: Buffer) => chunks.push(Buffer.from(d)));
+    down.pipe(up);
+    up.pipe(down);
+    const end = () => {
+      down.destroy();
+      up.destroy();
+      sockets.delete(down);
+      sockets.delete(up);
+    };
+    up.on('error', end).on('close', end);
+    down.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    received: () => Buffer.concat(chunks),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+export async function startTunnelWorld(
+  options: { pg?: TestPostgresOptions; targets?: (address: string) => BrokerConfigInput['targets'] } = {},
+): Promise<TunnelWorld> {
+  const pg = await startPostgres(options.pg);
+  const upstreamPassword = `Upstream-${randomBytes(12).toString('hex')}`;
+  await pg.query(`create role app login password '${upstreamPassword}'`);
+  await pg.query('create database app owner app');
+  const address = `${pg.host}:${pg.port}`;
+  const targets: BrokerConfigInput['targets'] = [
+    {
+      name: TARGET,
+      kind: 'postgres',
+      address,
+      database: 'app',
+      credentials: { username: 'app', password: { env: 'APP_DB_PASSWORD' } },
+      access: { groups: ['eng'], auto_approve: ['eng'] },
+    },
+    ...(options.targets?.(address) ?? []),
+  ];
+  const broker = await startTestBroker({ targets }, { env: { APP_DB_PASSWORD: upstreamPassword } });
+  const proxy = await recordingProxy(Number(new URL(broker.url).port));
+  const cliOutput: string[] = [];
+  const token = (id: string, groups = ['eng']) => broker.token({ id, groups });
+  const cliEnv = async (identity: string, env: NodeJS.ProcessEnv = {}) => ({
+    GATECTL_TOKEN: await token(identity),
+    GATECTL_BROKER: proxy.url,
+    ...env,
+  });
+  return {
+    pg,
+    broker,
+    upstreamPassword,
+    cliBrokerUrl: proxy.url,
+    received: proxy.received,
+    cliOutput,
+    token,
+    cliEnv,
+    async cli(identity, args, opts = {}) {
+      const r = await runCli(args, {
+        env: await cliEnv(identity, opts.env),
+        timeoutMs: opts.timeoutMs ?? 60_000,
+      });
+      cliOutput.push(r.stdout, r.stderr);
+      return r;
+    },
+    async close() {
+      await proxy.close();
+      await broker.close();
+      await pg.stop();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Sessions that never ended: after every test there must be none. */
+export async function openSessions(world: TunnelWorld): Promise<number> {
+  const rows = await world.broker.broker.ctx.store.db
+    .selectFrom('sessions')
+    .select('id')
+    .where('ended_at', 'is', null)
+    .execute();
+  return rows.length;
+}
