@@ -50,11 +50,7 @@ export function groupsFromRules(rules: readonly GroupRule[], claims: JWTPayload)
 /** Groups from a claim holding a list (or a space/comma separated string) of group names. */
 export function groupsFromClaim(claims: JWTPayload, name: string): string[] {
   const value = claims[name];
-  const list = Array.isArray(value)
-    ? value
-    : typeof value === 'string'
-      ? value.split(/[\s,]+/)
-      : [];
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\s,]+/) : [];
   const out: string[] = [];
   for (const v of list) if (typeof v === 'string' && v !== '' && !out.includes(v)) out.push(v);
   return out;

@@ -7,7 +7,12 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import type { BrokerConfig, MachineIssuerConfig } from '../broker/config/schema.js';
-import { ClaimMappingError, expandIdentityTemplate, groupsFromClaim, groupsFromRules } from './claim-mapping.js';
+import {
+  ClaimMappingError,
+  expandIdentityTemplate,
+  groupsFromClaim,
+  groupsFromRules,
+} from './claim-mapping.js';
 
 /**
  * Asymmetric algorithms only. `none` and the HMAC family are refused before any key is looked
@@ -133,9 +138,13 @@ export class IdTokenVerifier {
     const iss = typeof unverified.iss === 'string' ? unverified.iss : undefined;
     const alg = header.alg;
     if (!alg || !(ALLOWED_ID_TOKEN_ALGS as readonly string[]).includes(alg)) {
-      throw new IdTokenError(IdTokenRefusal.algNotAllowed, `signing algorithm ${alg ?? '(none)'} is not allowed`, {
-        ...(iss ? { issuer: iss } : {}),
-      });
+      throw new IdTokenError(
+        IdTokenRefusal.algNotAllowed,
+        `signing algorithm ${alg ?? '(none)'} is not allowed`,
+        {
+          ...(iss ? { issuer: iss } : {}),
+        },
+      );
     }
     const trusted = iss ? this.#issuers.get(iss) : undefined;
     if (!iss || !trusted) {
@@ -161,7 +170,10 @@ export class IdTokenVerifier {
       return { ...mapped, kind: trusted.kind, issuer: trusted.issuer, subject: String(payload.sub) };
     } catch (err) {
       if (err instanceof ClaimMappingError)
-        throw new IdTokenError(IdTokenRefusal.missingClaim, err.message, { cause: err, issuer: trusted.issuer });
+        throw new IdTokenError(IdTokenRefusal.missingClaim, err.message, {
+          cause: err,
+          issuer: trusted.issuer,
+        });
       throw err;
     }
   }
@@ -198,9 +210,13 @@ export class IdTokenVerifier {
     }
     // OIDC Discovery §4.3: the document must name exactly the issuer it was fetched for.
     if (doc.issuer !== trusted.issuer || typeof doc.jwks_uri !== 'string') {
-      throw new IdTokenError(IdTokenRefusal.issuerUnavailable, 'the issuer’s discovery document does not match', {
-        issuer: trusted.issuer,
-      });
+      throw new IdTokenError(
+        IdTokenRefusal.issuerUnavailable,
+        'the issuer’s discovery document does not match',
+        {
+          issuer: trusted.issuer,
+        },
+      );
     }
     return doc.jwks_uri;
   }
@@ -214,7 +230,8 @@ function machineIssuer(m: MachineIssuerConfig): TrustedIssuer {
     ...(m.jwks_uri ? { jwksUri: m.jwks_uri } : {}),
     map: (claims) => {
       const groups = groupsFromRules(m.groups, claims);
-      if (m.groups_claim) for (const g of groupsFromClaim(claims, m.groups_claim)) if (!groups.includes(g)) groups.push(g);
+      if (m.groups_claim)
+        for (const g of groupsFromClaim(claims, m.groups_claim)) if (!groups.includes(g)) groups.push(g);
       return { id: expandIdentityTemplate(m.identity, claims), groups };
     },
   };
@@ -222,7 +239,8 @@ function machineIssuer(m: MachineIssuerConfig): TrustedIssuer {
 
 function refusalFor(err: unknown, issuer: string): IdTokenError {
   const e = err as { code?: string; claim?: string };
-  const make = (code: IdTokenRefusal, message: string) => new IdTokenError(code, message, { cause: err, issuer });
+  const make = (code: IdTokenRefusal, message: string) =>
+    new IdTokenError(code, message, { cause: err, issuer });
   switch (e.code) {
     case 'ERR_JWT_EXPIRED':
       return make(IdTokenRefusal.expired, 'token expired');
@@ -230,7 +248,8 @@ function refusalFor(err: unknown, issuer: string): IdTokenError {
       if (e.claim === 'nbf') return make(IdTokenRefusal.notYetValid, 'token is not yet valid');
       if (e.claim === 'iat') return make(IdTokenRefusal.notYetValid, 'token was issued in the future');
       if (e.claim === 'aud') return make(IdTokenRefusal.wrongAudience, 'token is meant for another audience');
-      if (e.claim === 'iss') return make(IdTokenRefusal.wrongIssuer, 'token issuer is not trusted by this broker');
+      if (e.claim === 'iss')
+        return make(IdTokenRefusal.wrongIssuer, 'token issuer is not trusted by this broker');
       return make(IdTokenRefusal.claimInvalid, `token claim "${e.claim ?? '?'}" is not valid`);
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return make(IdTokenRefusal.badSignature, 'token signature is not valid');

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { importJWK, type JWK, type JWTPayload, SignJWT } from 'jose';
-import { closeServer, listenLoopback, newSigningJwk, publicJwk, readDevJson, writeDevJson } from './dev-files.js';
+import {
+  closeServer,
+  listenLoopback,
+  newSigningJwk,
+  publicJwk,
+  readDevJson,
+  writeDevJson,
+} from './dev-files.js';
 
 /** Audience the dev broker expects in CI tokens (GitHub lets a workflow choose its own). */
 export const DEV_CI_AUDIENCE = 'gatectl-dev';
@@ -62,7 +69,18 @@ export async function startDevCiIssuer(options: DevCiIssuerOptions): Promise<Dev
         jwks_uri: `${issuer}/.well-known/jwks`,
         subject_types_supported: ['public', 'pairwise'],
         response_types_supported: ['id_token'],
-        claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'repository', 'environment'],
+        claims_supported: [
+          'sub',
+          'aud',
+          'exp',
+          'iat',
+          'iss',
+          'jti',
+          'nbf',
+          'ref',
+          'repository',
+          'environment',
+        ],
         id_token_signing_alg_values_supported: ['RS256'],
         scopes_supported: ['openid'],
       });

@@ -47,7 +47,11 @@ export function publicJwk(jwk: JWK): JWK {
  * Listens on 127.0.0.1, preferring the port used last time (so issuer URLs, and the tokens
  * naming them, survive a restart) and falling back to a free one.
  */
-export async function listenLoopback(server: Server, preferred: number | undefined, host = '127.0.0.1'): Promise<number> {
+export async function listenLoopback(
+  server: Server,
+  preferred: number | undefined,
+  host = '127.0.0.1',
+): Promise<number> {
   const attempt = (port: number) =>
     new Promise<number>((resolve, reject) => {
       const onError = (err: Error) => {

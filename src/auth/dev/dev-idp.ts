@@ -2,7 +2,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
-import { closeServer, listenLoopback, newSigningJwk, randomSecret, readDevJson, writeDevJson } from './dev-files.js';
+import {
+  closeServer,
+  listenLoopback,
+  newSigningJwk,
+  randomSecret,
+  readDevJson,
+  writeDevJson,
+} from './dev-files.js';
 import { FileStore, fileAdapter } from './file-adapter.js';
 
 /** The public client the CLI uses for the device flow. */
@@ -208,7 +215,9 @@ async function interaction(
   const details = await provider.interactionDetails(req, res);
   const { uid, prompt, params } = details;
   const html = (status: number, body: string): void => {
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+    res
+      .writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      .end(body);
   };
 
   if (action === 'show' && req.method === 'GET') {
@@ -259,7 +268,12 @@ async function interaction(
     if (prompt.name !== 'login') throw new Error('this sign-in does not expect a user choice now');
     const user = form.get('user') ?? '';
     if (!(user in DEV_USERS)) throw new Error('unknown dev user');
-    return provider.interactionFinished(req, res, { login: { accountId: user } }, { mergeWithLastSubmission: false });
+    return provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: user } },
+      { mergeWithLastSubmission: false },
+    );
   }
   if (action === 'confirm') {
     if (prompt.name !== 'consent') throw new Error('this sign-in does not expect a confirmation now');
@@ -272,7 +286,12 @@ async function interaction(
     if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
     const grantId = await grant.save();
-    return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return provider.interactionFinished(
+      req,
+      res,
+      { consent: { grantId } },
+      { mergeWithLastSubmission: true },
+    );
   }
   return html(404, page('Not found', '<p>No such page.</p>'));
 }
@@ -292,7 +311,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function errorText(err: unknown): string {
   const name = (err as { name?: string }).name;
-  if (name === 'NoCodeError' || name === 'NotFoundError') return 'That code is not valid. Check your terminal and try again.';
+  if (name === 'NoCodeError' || name === 'NotFoundError')
+    return 'That code is not valid. Check your terminal and try again.';
   if (name === 'ExpiredError') return 'That code expired. Run `gatectl login` again.';
   if (name === 'AlreadyUsedError') return 'That code was already used.';
   if (name === 'AbortedError') return 'Sign-in aborted.';

@@ -62,7 +62,12 @@ export const authRoutes: BrokerRoutes = (app, ctx) => {
     const now = ctx.now();
     await upsertIdentity(ctx, identity, now);
     const issued = await ctx.tokens.issue(
-      { id: identity.id, kind: identity.kind, groups: identity.groups, ...(identity.name ? { name: identity.name } : {}) },
+      {
+        id: identity.id,
+        kind: identity.kind,
+        groups: identity.groups,
+        ...(identity.name ? { name: identity.name } : {}),
+      },
       ctx.config.auth.session.ttl,
     );
     await ctx.audit({
