@@ -100,7 +100,8 @@ describe('grant decisions', () => {
   it('denies with a required reason that the requester sees', async () => {
     await using b = await startTestBroker({ targets: [target()] });
     const p = await people(b);
-    const id = (await call(b.url, p.alice, 'POST', '/v1/grants', { target: 'prod-db', reason: 'x' })).body.grant.id;
+    const id = (await call(b.url, p.alice, 'POST', '/v1/grants', { target: 'prod-db', reason: 'x' })).body
+      .grant.id;
     const noReason = await call(b.url, p.bob, 'POST', `/v1/grants/${id}/deny`, {});
     expect(noReason.status).toBe(400);
     const denied = await call(b.url, p.bob, 'POST', `/v1/grants/${id}/deny`, { reason: 'use the replica' });
@@ -117,8 +118,10 @@ describe('grant decisions', () => {
   it('lists mine, approvable and all, filtered by state', async () => {
     await using b = await startTestBroker({ targets: [target()] });
     const p = await people(b);
-    const a = (await call(b.url, p.alice, 'POST', '/v1/grants', { target: 'prod-db', reason: 'a' })).body.grant.id;
-    const c = (await call(b.url, p.ci, 'POST', '/v1/grants', { target: 'prod-db', reason: 'deploy' })).body.grant.id;
+    const a = (await call(b.url, p.alice, 'POST', '/v1/grants', { target: 'prod-db', reason: 'a' })).body
+      .grant.id;
+    const c = (await call(b.url, p.ci, 'POST', '/v1/grants', { target: 'prod-db', reason: 'deploy' })).body
+      .grant.id;
     const mine = await call(b.url, p.alice, 'GET', '/v1/grants?scope=mine');
     expect(mine.body.grants.map((g: any) => g.id)).toEqual([a]);
     const approvable = await call(b.url, p.bob, 'GET', '/v1/grants?scope=approvable');
@@ -140,7 +143,11 @@ describe('grant decisions', () => {
     const bad = await call(b.url, p.alice, 'POST', `/v1/grants/${g}/revoke`, { reason: 'mine now' });
     expect(bad.status).toBe(404);
     const r = await call(b.url, p.bob, 'POST', `/v1/grants/${g}/revoke`, { reason: 'incident over' });
-    expect(r.body.grant).toMatchObject({ state: 'revoked', end_reason: 'incident over', revoked_by: 'bob@example.com' });
+    expect(r.body.grant).toMatchObject({
+      state: 'revoked',
+      end_reason: 'incident over',
+      revoked_by: 'bob@example.com',
+    });
     expect((await call(b.url, p.ci, 'GET', '/v1/grants/active?target=prod-db')).body.grant).toBeNull();
 
     const g2 = (await call(b.url, p.ci, 'POST', '/v1/grants', { target: 'prod-db' })).body.grant.id;
@@ -151,7 +158,10 @@ describe('grant decisions', () => {
     expect((await call(b.url, p.bob, 'POST', `/v1/grants/${pend}/withdraw`)).status).toBe(403);
     const w = await call(b.url, p.alice, 'POST', `/v1/grants/${pend}/withdraw`);
     expect(w.body.grant).toMatchObject({ state: 'ended', end_reason: 'withdrawn by the requester' });
-    const req = await b.broker.ctx.store.db.selectFrom('approval_requests').select('state').executeTakeFirstOrThrow();
+    const req = await b.broker.ctx.store.db
+      .selectFrom('approval_requests')
+      .select('state')
+      .executeTakeFirstOrThrow();
     expect(req.state).toBe('withdrawn');
     expect(await auditTypes(b)).toEqual([
       'grant.auto_approved',
@@ -168,8 +178,8 @@ describe('grant decisions', () => {
     await using b = await startTestBroker({ targets: [target()], approvals: { request_ttl: '1s' } });
     const p = await people(b);
     const pend = (await call(b.url, p.alice, 'POST', '/v1/grants', { target: 'prod-db' })).body.grant.id;
-    const short = (await call(b.url, p.ci, 'POST', '/v1/grants', { target: 'prod-db', duration_ms: 1200 })).body
-      .grant.id;
+    const short = (await call(b.url, p.ci, 'POST', '/v1/grants', { target: 'prod-db', duration_ms: 1200 }))
+      .body.grant.id;
     const waited = await call(b.url, p.alice, 'GET', `/v1/grants/${pend}/wait?timeout_ms=5000`);
     expect(waited.body.grant).toMatchObject({ state: 'expired' });
     const deadline = Date.now() + 5000;
