@@ -121,20 +121,27 @@ export function grantEndedReason(
   now: number,
 ): { code: string; message: string } | null {
   if (!grant) return { code: 'grant_missing', message: 'the grant no longer exists' };
-  if (grant.state === 'revoked')
+  if (grant.state === 'revoked') {
+    const why = grant.end_reason ?? (grant.revoked_by ? `revoked by ${grant.revoked_by}` : null);
     return {
       code: 'grant_revoked',
-      message: `access to ${grant.target} was revoked${grant.revoked_by ? ` by ${grant.revoked_by}` : ''}${grant.end_reason ? `: ${grant.end_reason}` : ''}`,
+      message: `access to ${grant.target} was revoked${why ? ` (${why})` : ''}`,
+    };
+  }
+  // The broker's sweeper marks a grant whose time ran out as `ended`: that is an expiry.
+  const ranOut = grant.ends_at !== null && grant.ends_at <= now;
+  if (
+    ranOut &&
+    (grant.state === 'approved' || (grant.state === 'ended' && (grant.ended_at ?? 0) >= grant.ends_at!))
+  )
+    return {
+      code: 'grant_expired',
+      message: `access to ${grant.target} expired at ${new Date(grant.ends_at!).toISOString()}: request a new grant`,
     };
   if (grant.state !== 'approved')
     return {
       code: `grant_${grant.state}`,
       message: `access to ${grant.target} ended (grant ${grant.state}${grant.end_reason ? `: ${grant.end_reason}` : ''})`,
-    };
-  if (grant.ends_at !== null && grant.ends_at <= now)
-    return {
-      code: 'grant_expired',
-      message: `access to ${grant.target} expired at ${new Date(grant.ends_at).toISOString()}: request a new grant`,
     };
   return null;
 }

@@ -1,0 +1,185 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { spawnCli } from './support/cli.js';
+import { eventually, openSessions, startTunnelWorld, TARGET, type TunnelWorld } from './tunnel-fixtures.js';
+
+const run = promisify(execFile);
+
+let w: TunnelWorld;
+let dir: string;
+beforeAll(async () => {
+  w = await startTunnelWorld();
+  dir = mkdtempSync(join(tmpdir(), 'gatectl-connect-'));
+});
+afterAll(async () => {
+  await w?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const db = () => w.broker.broker.ctx.store.db;
+
+/** Starts `gatectl connect` and resolves with the child and the first line it prints on stdout. */
+async function startConnect(identity: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const child = spawnCli(['connect', TARGET, ...args], { env: await w.cliEnv(identity, env) });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`gatectl connect exited with ${code}: ${stderr}`)));
+  });
+  const stop = async () => {
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    const code = await exited;
+    w.cliOutput.push(stdout, stderr);
+    return { code, stdout, stderr };
+  };
+  return { child, line, stop, stderr: () => stderr };
+}
+
+async function psql(uri: string, sql: string) {
+  const { stdout } = await run('psql', ['-XAt', uri, '-c', sql]);
+  return stdout.trim();
+}
+
+describe('gatectl connect', () => {
+  it('refuses a tunnel without an active grant (403 no_active_grant)', async () => {
+    const token = await w.token('nogrant@example.com');
+    const res = await fetch(`${w.broker.url}/v1/tunnels`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ target: TARGET }),
+    });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_active_grant');
+  });
+
+  it('serves two tunnels at once, each with its own URI, and closes them on Ctrl-C', async () => {
+    const a = await startConnect('two@example.com', ['--json']);
+    const b = await startConnect('two@example.com');
+    const ja = JSON.parse(a.line) as Record<string, string | number>;
+    expect(ja).toMatchObject({ target: TARGET, host: '127.0.0.1', database: 'app', user: 'gatectl' });
+    expect(String(ja.tunnel_id)).toMatch(/^tn_/);
+    const uriB = b.line;
+    expect(uriB).toMatch(/^postgresql:\/\/gatectl:[A-Za-z0-9_-]{43}@127\.0\.0\.1:\d+\/app\?sslmode=disable$/);
+    expect(ja.uri).not.toBe(uriB);
+    expect(await psql(String(ja.uri), 'select 1')).toBe('1');
+    expect(await psql(uriB, 'select 2')).toBe('2');
+    // Several connections through one tunnel at once.
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => psql(String(ja.uri), `select ${i} from pg_sleep(0.2)`)),
+    );
+    expect(results).toEqual(['0', '1', '2', '3', '4']);
+    expect(a.stderr()).toContain(`Tunnel to ${TARGET} on 127.0.0.1:${ja.port}`);
+    expect(a.stderr()).toMatch(/connection \d+ opened from 127\.0\.0\.1:\d+/);
+
+    const ra = await a.stop();
+    const rb = await b.stop();
+    expect(ra.code).toBe(0);
+    expect(rb.code).toBe(0);
+    const tunnels = await db()
+      .selectFrom('tunnels')
+      .selectAll()
+      .where('identity', '=', 'two@example.com')
+      .execute();
+    expect(tunnels).toHaveLength(2);
+    expect(tunnels.every((t) => t.closed_at !== null)).toBe(true);
+    const port = Number(ja.port);
+    await expect(
+      run('psql', ['-XAt', `postgresql://gatectl:x@127.0.0.1:${port}/app`, '-c', 'select 1']),
+    ).rejects.toThrow();
+  });
+
+  it('answers a wrong local secret with SQLSTATE 28P01 and records the attempt', async () => {
+    const c = await startConnect('wrong@example.com');
+    const uri = new URL(c.line);
+    uri.password = 'not-the-secret';
+    const client = new pg.Client({ connectionString: uri.toString() });
+    const err = (await client.connect().then(
+      () => null,
+      (e: unknown) => e,
+    )) as { code?: string } | null;
+    expect(err?.code).toBe('28P01');
+    await client.end().catch(() => {});
+    // The right secret still works afterwards.
+    expect(await psql(c.line, 'select 3')).toBe('3');
+    await c.stop();
+    const failures = await eventually(async () => {
+      const rows = await db()
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('type', '=', 'auth.failure')
+        .where('actor', '=', 'wrong@example.com')
+        .execute();
+      return rows.length > 0 ? rows : null;
+    });
+    expect(JSON.parse(failures[0]!.data)).toMatchObject({ reason: 'wrong_tunnel_secret' });
+    const sessions = await db()
+      .selectFrom('sessions')
+      .selectAll()
+      .where('identity', '=', 'wrong@example.com')
+      .execute();
+    expect(sessions).toHaveLength(1);
+  });
+
+  it('writes a pg_service.conf entry with --pg-service and removes it on exit', async () => {
+    const file = join(dir, 'pg_service.conf');
+    writeFileSync(file, '[other]\nhost=example.org\n');
+    const c = await startConnect('svc@example.com', ['--pg-service', 'gatectl-db'], { PGSERVICEFILE: file });
+    expect(c.line).toBe('psql service=gatectl-db');
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('[other]\nhost=example.org');
+    expect(text).toMatch(
+      /\[gatectl-db\]\nhost=127\.0\.0\.1\nport=\d+\ndbname=app\nuser=gatectl\npassword=\S+\nsslmode=disable/,
+    );
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const { stdout } = await run('psql', ['-XAt', 'service=gatectl-db', '-c', 'select current_database()'], {
+      env: { ...process.env, PGSERVICEFILE: file },
+    });
+    expect(stdout.trim()).toBe('app');
+    await c.stop();
+    expect(readFileSync(file, 'utf8')).toBe('[other]\nhost=example.org\n');
+  });
+
+  it('refuses the tunnel to anyone but its owner', async () => {
+    const c = await startConnect('owner@example.com', ['--json']);
+    const { tunnel_id } = JSON.parse(c.line) as { tunnel_id: string };
+    const other = await w.token('intruder@example.com');
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${w.broker.url.replace('http', 'ws')}/v1/tunnels/${tunnel_id}/connect`, {
+        headers: { authorization: `Bearer ${other}` },
+      });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('a stranger opened the tunnel')));
+      ws.on('error', () => {});
+    });
+    expect(status).toBe(404);
+    const anonymous = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${w.broker.url.replace('http', 'ws')}/v1/tunnels/${tunnel_id}/connect`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => {});
+    });
+    expect(anonymous).toBe(401);
+    await c.stop();
+  });
+
+  it('never lets the upstream password reach the CLI, and leaves no open session', async () => {
+    const received = w.received();
+    expect(received.includes(Buffer.from('"secret"'))).toBe(true);
+    expect(received.includes(Buffer.from(w.upstreamPassword))).toBe(false);
+    for (const out of w.cliOutput) expect(out).not.toContain(w.upstreamPassword);
+    expect(await openSessions(w)).toBe(0);
+  });
+});
