@@ -1,10 +1,16 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, spawnCli } from './support/cli.js';
-import { eventually, openSessions, startTunnelWorld, TARGET, type TunnelWorld } from './tunnel-fixtures.js';
+import {
+  childrenOf,
+  eventually,
+  openSessions,
+  startTunnelWorld,
+  TARGET,
+  type TunnelWorld,
+} from './tunnel-fixtures.js';
 
 let w: TunnelWorld;
 let dir: string;

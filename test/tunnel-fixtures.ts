@@ -142,3 +142,25 @@ export async function openSessions(world: TunnelWorld): Promise<number> {
     .execute();
   return rows.length;
 }
+
+/** Live descendants of a process (gatectl, psql, pgbench… a test left running), except embedded PostgreSQL. */
+export async function childrenOf(pid: number): Promise<string[]> {
+  const { execFileSync } = await import('node:child_process');
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,stat=,args='])
+    .toString()
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), stat: m[3]!, args: m[4]! }));
+  const out: string[] = [];
+  const walk = (parent: number) => {
+    for (const r of rows.filter((x) => x.ppid === parent)) {
+      if (r.args.includes('/postgres') || r.args.startsWith('postgres:') || r.args.startsWith('ps '))
+        continue;
+      if (!r.stat.startsWith('Z')) out.push(r.args);
+      walk(r.pid);
+    }
+  };
+  walk(pid);
+  return out;
+}

@@ -18,16 +18,16 @@ export async function run(
   options: Record<string, unknown>,
   args: string[],
 ): Promise<number> {
-  // Commander passes `--` through with the command's arguments.
   const [target, ...tail] = args;
-  const [command, ...rest] = tail[0] === '--' ? tail.slice(1) : tail;
+  const { flags, command: argv } = splitExecArgs(tail, options as TunnelFlags);
+  const [command, ...rest] = argv;
   if (!target || !command) throw new UsageError('usage: gatectl exec <target> -- <command> [args…]');
   if (rest.some((a) => a.includes('{password}')))
     throw new UsageError('{password} is not filled in arguments (other local users can read them)', {
       hint: 'The child finds the secret in $PGPASSWORD and $DATABASE_URL.',
     });
   const status = (m: string) => ctx.io.stderr.write(`${m}\n`);
-  const tunnel = await startTunnel(ctx, target, options as TunnelFlags, status);
+  const tunnel = await startTunnel(ctx, target, flags, status);
   try {
     const env: NodeJS.ProcessEnv = { ...ctx.io.env };
     for (const k of CONFLICTING_LIBPQ_ENV) delete env[k];
@@ -68,4 +68,42 @@ function runChild(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
       else resolve(code ?? 1);
     });
   });
+}
+
+const VALUE_FLAGS: Record<string, keyof TunnelFlags> = {
+  '-r': 'reason',
+  '--reason': 'reason',
+  '-d': 'duration',
+  '--duration': 'duration',
+  '--wait': 'wait',
+};
+
+/**
+ * Commander stops parsing at the target (everything after it may belong to the command), so
+ * `gatectl exec db --wait 10m -- psql` leaves `--wait 10m --` here: our own flags are read up
+ * to `--` or the first word that is not one of them, which starts the command.
+ */
+export function splitExecArgs(
+  tail: string[],
+  parsed: TunnelFlags,
+): { flags: TunnelFlags; command: string[] } {
+  const flags: TunnelFlags = { ...parsed };
+  let i = 0;
+  while (i < tail.length) {
+    const a = tail[i]!;
+    if (a === '--') return { flags, command: tail.slice(i + 1) };
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const key = VALUE_FLAGS[name];
+    if (!key) break;
+    if (name !== a) {
+      flags[key] = a.slice(eq + 1);
+      i += 1;
+    } else {
+      if (i + 1 >= tail.length) throw new UsageError(`option ${a} needs a value`);
+      flags[key] = tail[i + 1]!;
+      i += 2;
+    }
+  }
+  return { flags, command: tail.slice(i) };
 }
