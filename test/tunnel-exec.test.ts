@@ -291,10 +291,6 @@ console.log(JSON.stringify(out));`,
     for (const out of w.cliOutput) expect(out).not.toContain(w.upstreamPassword);
     expect(await openSessions(w)).toBe(0);
     // No psql or pgbench left behind by any test.
-    const leftovers = execFileSync('ps', ['-eo', 'args'])
-      .toString()
-      .split('\n')
-      .filter((l) => /^(psql|pgbench) /.test(l));
-    expect(leftovers).toEqual([]);
+    expect(await childrenOf(process.pid)).toEqual([]);
   });
 });
