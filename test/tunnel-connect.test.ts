@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { spawnCli } from './support/cli.js';
+import { collect, spawnCli } from './support/cli.js';
 import { eventually, openSessions, startTunnelWorld, TARGET, type TunnelWorld } from './tunnel-fixtures.js';
 
 const run = promisify(execFile);
@@ -14,7 +14,18 @@ const run = promisify(execFile);
 let w: TunnelWorld;
 let dir: string;
 beforeAll(async () => {
-  w = await startTunnelWorld();
+  w = await startTunnelWorld({
+    targets: (address) => [
+      {
+        name: 'db-approval',
+        kind: 'postgres',
+        address,
+        database: 'app',
+        credentials: { username: 'app', password: { env: 'APP_DB_PASSWORD' } },
+        access: { groups: ['eng'], approval: { approvers: ['dba'] } },
+      },
+    ],
+  });
   dir = mkdtempSync(join(tmpdir(), 'gatectl-connect-'));
 });
 afterAll(async () => {
@@ -173,6 +184,52 @@ describe('gatectl connect', () => {
     });
     expect(anonymous).toBe(401);
     await c.stop();
+  });
+
+  it('requests a grant and waits for its approval, so one command goes from nothing to connected', async () => {
+    const id = 'needs-approval@example.com';
+    const child = spawnCli(
+      ['exec', 'db-approval', '--reason', 'incident 7', '--', 'psql', '-XAtc', 'select 5'],
+      {
+        env: await w.cliEnv(id),
+      },
+    );
+    const done = collect(child, undefined, 30_000);
+    const grant = await eventually(() =>
+      db()
+        .selectFrom('grants')
+        .selectAll()
+        .where('identity', '=', id)
+        .where('state', '=', 'pending')
+        .executeTakeFirst(),
+    );
+    expect(grant.reason).toBe('incident 7');
+    const res = await fetch(`${w.broker.url}/v1/grants/${grant.id}/approve`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await w.token('dba@example.com', ['dba'])}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({}),
+    });
+    expect(res.status).toBe(200);
+    const r = await done;
+    w.cliOutput.push(r.stdout, r.stderr);
+    expect(r.stderr).toContain(`Requested access to db-approval (${grant.id})`);
+    expect(r.stdout.trim()).toBe('5');
+    expect(r.code).toBe(0);
+
+    // Nobody decides within --wait: exit 6 (still pending).
+    const timedOut = await w.cli('impatient@example.com', [
+      'exec',
+      'db-approval',
+      '--wait',
+      '1s',
+      '--',
+      'true',
+    ]);
+    expect(timedOut.code).toBe(6);
+    expect(timedOut.stderr).toContain('still waiting for approval');
   });
 
   it('never lets the upstream password reach the CLI, and leaves no open session', async () => {

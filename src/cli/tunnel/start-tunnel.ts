@@ -1,10 +1,9 @@
-import type { GrantView } from '../../broker/grants/grant.types.js';
 import type { TunnelCreated } from '../../broker/tunnels/tunnel.types.js';
 import { parseDuration } from '../../lib/duration.js';
 import { BrokerClient } from '../broker-client.js';
 import { resolveBroker } from '../config.js';
 import type { CommandContext } from '../context.js';
-import { UsageError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { tokenSource } from '../session.js';
 import { type ConnectionInfo, connectionInfo } from './connection-info.js';
 import { ensureGrant } from './ensure-grant.js';
@@ -19,7 +18,6 @@ export interface TunnelFlags {
 }
 
 export interface StartedTunnel {
-  grant: GrantView;
   created: TunnelCreated;
   local: LocalTunnel;
   info: ConnectionInfo;
@@ -66,14 +64,22 @@ export async function startTunnel(
   const { url, profile } = resolveBroker(ctx.globals, ctx.io.env);
   const tokens = await tokenSource(ctx, url, profile);
   const client = new BrokerClient(url, ctx, tokens);
-  const grant = await ensureGrant(client, target, {
-    reason: flags.reason,
-    durationMs: parsed.durationMs,
-    waitMs: parsed.waitMs,
-    signal: ctx.signal,
-    onStatus,
+  // Most runs already hold a grant: ask for the tunnel first and fall back to the grant
+  // dance only when the broker says there is none (one round trip less for `exec`).
+  let created = await openTunnel(client, target).catch((err: unknown) => {
+    if (err instanceof CliError && err.code === 'no_active_grant') return null;
+    throw err;
   });
-  const created = await openTunnel(client, target);
+  if (!created) {
+    await ensureGrant(client, target, {
+      reason: flags.reason,
+      durationMs: parsed.durationMs,
+      waitMs: parsed.waitMs,
+      signal: ctx.signal,
+      onStatus,
+    });
+    created = await openTunnel(client, target);
+  }
   // Tear-down must still reach the broker after Ctrl-C has aborted `ctx.signal`.
   const teardown = new BrokerClient(url, { fetch: ctx.fetch, signal: new AbortController().signal }, tokens);
   const local = new LocalTunnel({ brokerUrl: url, tunnelId: created.tunnel.id, tokens, port: parsed.port });
@@ -86,7 +92,6 @@ export async function startTunnel(
   }
   let closing: Promise<void> | undefined;
   return {
-    grant,
     created,
     local,
     info: connectionInfo(created.tunnel, port, created.secret),
