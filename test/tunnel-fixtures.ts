@@ -34,6 +34,7 @@ export const TARGET = 'db';
 /** A TCP proxy that records what flows from the broker back to its clients. */
 async function recordingProxy(
   port: number,
+  protocol = 'http:',
 ): Promise<{ url: string; received(): Buffer; close(): Promise<void> }> {
   const chunks: Buffer[] = [];
   const sockets = new Set<import('node:net').Socket>();
@@ -56,7 +57,7 @@ async function recordingProxy(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const addr = server.address() as import('node:net').AddressInfo;
   return {
-    url: `http://127.0.0.1:${addr.port}`,
+    url: `${protocol}//127.0.0.1:${addr.port}`,
     received: () => Buffer.concat(chunks),
     close: () =>
       new Promise<void>((r) => {
@@ -67,7 +68,12 @@ async function recordingProxy(
 }
 
 export async function startTunnelWorld(
-  options: { pg?: TestPostgresOptions; targets?: (address: string) => BrokerConfigInput['targets'] } = {},
+  options: {
+    pg?: TestPostgresOptions;
+    targets?: (address: string) => BrokerConfigInput['targets'];
+    /** Serve the broker over HTTPS with this certificate and key (PEM files). */
+    tls?: { cert: string; key: string };
+  } = {},
 ): Promise<TunnelWorld> {
   const pg = await startPostgres(options.pg);
   const upstreamPassword = `Upstream-${randomBytes(12).toString('hex')}`;
@@ -85,8 +91,11 @@ export async function startTunnelWorld(
     },
     ...(options.targets?.(address) ?? []),
   ];
-  const broker = await startTestBroker({ targets }, { env: { APP_DB_PASSWORD: upstreamPassword } });
-  const proxy = await recordingProxy(Number(new URL(broker.url).port));
+  const broker = await startTestBroker(
+    { targets, ...(options.tls ? { tls: options.tls } : {}) },
+    { env: { APP_DB_PASSWORD: upstreamPassword } },
+  );
+  const proxy = await recordingProxy(Number(new URL(broker.url).port), new URL(broker.url).protocol);
   const cliOutput: string[] = [];
   const token = (id: string, groups = ['eng']) => broker.token({ id, groups });
   const cliEnv = async (identity: string, env: NodeJS.ProcessEnv = {}) => ({
