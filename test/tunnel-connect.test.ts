@@ -232,6 +232,24 @@ describe('gatectl connect', () => {
     expect(timedOut.stderr).toContain('still waiting for approval');
   });
 
+  it('closes the local port and exits when the grant runs out', async () => {
+    const c = await startConnect('short@example.com', ['--duration', '2s', '--json']);
+    const { port } = JSON.parse(c.line) as { port: number };
+    const code = await new Promise<number | null>((resolve) => c.child.once('exit', (n) => resolve(n)));
+    w.cliOutput.push(c.stderr());
+    expect(code).toBe(0);
+    expect(c.stderr()).toMatch(/The grant to db ended at .*; tunnel closed\./);
+    await expect(
+      run('psql', ['-XAt', `postgresql://gatectl:x@127.0.0.1:${port}/app`, '-c', 'select 1']),
+    ).rejects.toThrow();
+    const t = await db()
+      .selectFrom('tunnels')
+      .selectAll()
+      .where('identity', '=', 'short@example.com')
+      .executeTakeFirstOrThrow();
+    expect(t.closed_at).not.toBeNull();
+  });
+
   it('never lets the upstream password reach the CLI, and leaves no open session', async () => {
     const received = w.received();
     expect(received.includes(Buffer.from('"secret"'))).toBe(true);
