@@ -37,7 +37,7 @@ describe('grants end to end (real CLI processes)', () => {
   let b: TestBroker;
   let env: Record<string, Record<string, string>>;
   beforeAll(async () => {
-    b = await startTestBroker({ targets: [target], approvals: { request_ttl: '3s' } });
+    b = await startTestBroker({ targets: [target] });
     const as = async (id: string, groups: string[]) => ({
       GATECTL_BROKER: b.url,
       GATECTL_TOKEN: await b.token({ id, groups }),
@@ -107,8 +107,13 @@ describe('grants end to end (real CLI processes)', () => {
   });
 
   it('an undecided request expires and exits 6; --wait bounds the wait with 6; --no-wait prints the id', async () => {
+    // A broker whose requests expire after two seconds.
+    await using quick = await startTestBroker({ targets: [target], approvals: { request_ttl: '2s' } });
     const expired = await runCli(['request', 'prod-db', '--reason', 'nobody answers'], {
-      env: env.alice,
+      env: {
+        GATECTL_BROKER: quick.url,
+        GATECTL_TOKEN: await quick.token({ id: 'alice@example.com', groups: ['engineers'] }),
+      },
       timeoutMs: 20_000,
     });
     expect(expired.code).toBe(6);

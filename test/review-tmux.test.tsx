@@ -53,12 +53,12 @@ describe.skipIf(!tmuxAvailable)('gatectl review in a real terminal (tmux)', () =
     const screen = async () => (await tmux('capture-pane', '-p', '-t', 'review')).stdout;
     const until = async (check: (s: string) => boolean, what: string) => {
       const end = Date.now() + 15_000;
-      let s = '';
-      while (!check((s = await screen()))) {
+      for (;;) {
+        const s = await screen();
+        if (check(s)) return s;
         if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      return s;
     };
     await tmux(
       'new-session',

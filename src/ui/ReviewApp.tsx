@@ -26,7 +26,24 @@ export function ReviewApp({ api, pollMs }: ReviewAppProps) {
   const { stdout } = useStdout();
   const queue = useLiveQueue(api, pollMs);
   const [selectedId, setSelectedId] = useState<string | null>(null);
-  const [mode, setMode] = useState<Mode>({ kind: 'list' });
+  const [mode, setModeState] = useState<Mode>({ kind: 'list' });
+  const [text, setTextState] = useState('');
+  const [promptError, setPromptError] = useState<string | null>(null);
+  // Key handlers read refs, not render-time values: Ink may still call the handler of an earlier
+  // render, and keys typed quickly must land in the state they were typed in.
+  const modeRef = useRef<Mode>(mode);
+  const textRef = useRef('');
+  const setMode = (m: Mode) => {
+    modeRef.current = m;
+    setModeState(m);
+    textRef.current = '';
+    setTextState('');
+    setPromptError(null);
+  };
+  const setText = (t: string) => {
+    textRef.current = t;
+    setTextState(t);
+  };
   const [status, setStatus] = useState<string>('');
   const [busy, setBusy] = useState(false);
 
@@ -40,6 +57,7 @@ export function ReviewApp({ api, pollMs }: ReviewAppProps) {
 
   const act = (label: string, run: () => Promise<GrantView>) => {
     setBusy(true);
+    current.current = { ...current.current, busy: true };
     setStatus(`${label}…`);
     run()
       .then((g) => {
@@ -56,38 +74,53 @@ export function ReviewApp({ api, pollMs }: ReviewAppProps) {
       .finally(() => setBusy(false));
   };
 
-  useInput(
-    (input, key) => {
-      if (mode.kind === 'help') {
+  useInput((input, key) => {
+    const m = modeRef.current;
+    if (m.kind === 'help') {
+      setMode({ kind: 'list' });
+      return;
+    }
+    if (m.kind === 'deny' || m.kind === 'revoke') {
+      if (key.escape) return setMode({ kind: 'list' });
+      if (key.return) {
+        const reason = textRef.current.trim();
+        if (m.kind === 'deny' && !reason) return setPromptError('a reason is required');
         setMode({ kind: 'list' });
+        if (m.kind === 'deny') act(`Denying ${m.id}`, () => api.deny(m.id, reason));
+        else act(`Revoking ${m.id}`, () => api.revoke(m.id, reason || null));
         return;
       }
-      if (input === 'q' || key.escape) return exit();
-      if (input === '?') return setMode({ kind: 'help' });
-      const { items, index, selected, busy } = current.current;
-      const move = (d: number) => {
-        const next = items[Math.min(items.length - 1, Math.max(0, index + d))];
-        if (next) setSelectedId(next.id);
-      };
-      if (key.upArrow || input === 'k') return move(-1);
-      if (key.downArrow || input === 'j') return move(1);
-      if (!selected || busy) return;
-      if (input === 'a') {
-        if (selected.state !== 'pending')
-          return setStatus(`${selected.id} is already approved; r revokes it`);
-        return act(`Approving ${selected.id}`, () => api.approve(selected.id));
-      }
-      if (input === 'd') {
-        if (selected.state !== 'pending') return setStatus(`${selected.id} is active; r revokes it`);
-        return setMode({ kind: 'deny', id: selected.id });
-      }
-      if (input === 'r') {
-        if (selected.state !== 'approved') return setStatus(`${selected.id} is pending; d denies it`);
-        return setMode({ kind: 'revoke', id: selected.id });
-      }
-    },
-    { isActive: mode.kind === 'list' || mode.kind === 'help' },
-  );
+      if (key.backspace || key.delete) return setText(textRef.current.slice(0, -1));
+      if (key.ctrl || key.meta || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.tab)
+        return;
+      if (input) setText(textRef.current + input.replace(/[\r\n]/g, ''));
+      return;
+    }
+    if (input === 'q' || key.escape) return exit();
+    if (input === '?') return setMode({ kind: 'help' });
+    const { items, index, selected, busy } = current.current;
+    const move = (d: number) => {
+      const next = items[Math.min(items.length - 1, Math.max(0, index + d))];
+      if (!next) return;
+      setSelectedId(next.id);
+      current.current = { ...current.current, index: items.indexOf(next), selected: next };
+    };
+    if (key.upArrow || input === 'k') return move(-1);
+    if (key.downArrow || input === 'j') return move(1);
+    if (!selected || busy) return;
+    if (input === 'a') {
+      if (selected.state !== 'pending') return setStatus(`${selected.id} is already approved; r revokes it`);
+      return act(`Approving ${selected.id}`, () => api.approve(selected.id));
+    }
+    if (input === 'd') {
+      if (selected.state !== 'pending') return setStatus(`${selected.id} is active; r revokes it`);
+      return setMode({ kind: 'deny', id: selected.id });
+    }
+    if (input === 'r') {
+      if (selected.state !== 'approved') return setStatus(`${selected.id} is pending; d denies it`);
+      return setMode({ kind: 'revoke', id: selected.id });
+    }
+  });
 
   const width = Math.max(40, Math.floor((stdout?.columns ?? 100) * 0.45));
   const pending = items.filter((g) => g.state === 'pending').length;
@@ -107,29 +140,10 @@ export function ReviewApp({ api, pollMs }: ReviewAppProps) {
         </Box>
       )}
       {mode.kind === 'deny' ? (
-        <TextPrompt
-          label={`Reason for denying ${mode.id}:`}
-          onCancel={() => setMode({ kind: 'list' })}
-          onSubmit={(reason) => {
-            if (!reason) return 'a reason is required';
-            const id = mode.id;
-            setMode({ kind: 'list' });
-            act(`Denying ${id}`, () => api.deny(id, reason));
-            return null;
-          }}
-        />
+        <TextPrompt label={`Reason for denying ${mode.id}:`} value={text} error={promptError} />
       ) : null}
       {mode.kind === 'revoke' ? (
-        <TextPrompt
-          label={`Reason for revoking ${mode.id} (optional):`}
-          onCancel={() => setMode({ kind: 'list' })}
-          onSubmit={(reason) => {
-            const id = mode.id;
-            setMode({ kind: 'list' });
-            act(`Revoking ${id}`, () => api.revoke(id, reason || null));
-            return null;
-          }}
-        />
+        <TextPrompt label={`Reason for revoking ${mode.id} (optional):`} value={text} error={promptError} />
       ) : null}
       {queue.error ? <Text color="red">Broker: {queue.error} (retrying)</Text> : null}
       {status ? <Text>{status}</Text> : null}
