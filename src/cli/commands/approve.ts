@@ -1,5 +1,6 @@
 import type { CommandContext } from '../context.js';
 import { postGrantAction } from '../grants/decide.js';
+import { formatTime } from '../io/output.js';
 
 export async function run(
   ctx: CommandContext,
@@ -10,7 +11,7 @@ export async function run(
   return postGrantAction(ctx, options, args[0]!, 'approve', { comment }, (g) => {
     const n = g.decisions.filter((d) => d.decision === 'approve').length;
     return g.state === 'approved'
-      ? `Approved ${g.id}: ${g.identity} may use ${g.target} until ${g.ends_at}.`
+      ? `Approved ${g.id}: ${g.identity} may use ${g.target} until ${formatTime(g.ends_at)}.`
       : `Recorded your approval of ${g.id} (${n} of ${g.approvals_required}); it needs more approvers.`;
   });
 }

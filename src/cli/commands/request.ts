@@ -5,7 +5,7 @@ import { CliError, ExitCode, UsageError } from '../errors.js';
 import { approvalProgress, writeGrant } from '../grants/format.js';
 import { progress } from '../grants/spinner.js';
 import { grantOutcomeError, waitForGrant } from '../grants/wait.js';
-import { info, writeJson } from '../io/output.js';
+import { formatTime, info, writeJson } from '../io/output.js';
 import { brokerClient } from '../session.js';
 
 /**
@@ -57,13 +57,13 @@ export async function run(
       return `Waiting for ${approvalProgress(g)} of ${g.id} for ${g.target}${left}`;
     };
     if (!ctx.io.stderr.isTTY) info(ctx.io, `Requested ${target} (${created.id}).`);
-    p.update(status(created));
+    p.update(ctx.io.stderr.isTTY ? () => status(created) : status(created));
     try {
       grant = await waitForGrant(client, created.id, {
         timeoutMs: waitMs,
         signal: ctx.signal,
         onTick: (g) => {
-          if (g.state === 'pending') p.update(status(g));
+          if (g.state === 'pending') p.update(ctx.io.stderr.isTTY ? () => status(g) : status(g));
         },
       });
     } catch (err) {
@@ -87,7 +87,7 @@ export async function run(
   const by = grant.decisions.filter((d) => d.decision === 'approve').map((d) => d.approver);
   info(
     ctx.io,
-    `Granted ${grant.target} until ${grant.ends_at}${by.length ? ` (approved by ${by.join(', ')})` : ' (automatic)'}.`,
+    `Granted ${grant.target} until ${formatTime(grant.ends_at)}${by.length ? ` (approved by ${by.join(', ')})` : ' (automatic)'}.`,
   );
   return ExitCode.ok;
 }

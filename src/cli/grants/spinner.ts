@@ -4,7 +4,8 @@ const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
 
 /** Progress on stderr: an animated line on a terminal, plain lines (each change once) otherwise. */
 export interface Progress {
-  update(text: string): void;
+  /** A function is re-evaluated on every frame (a countdown); plain lines print each distinct text once. */
+  update(text: string | (() => string)): void;
   /** Clears the animated line (a terminal) so the next output starts clean. */
   stop(): void;
 }
@@ -13,17 +14,19 @@ export function progress(io: IOStreams): Progress {
   if (!io.stderr.isTTY || io.env.TERM === 'dumb') {
     let last = '';
     return {
-      update(text) {
+      update(t) {
+        const text = typeof t === 'function' ? t() : t;
         if (text !== last) io.stderr.write(`${text}\n`);
         last = text;
       },
       stop() {},
     };
   }
-  let text = '';
+  let text: string | (() => string) = '';
   let i = 0;
   const draw = () => {
-    io.stderr.write(`\r\x1b[2K${FRAMES[i++ % FRAMES.length]} ${text}`);
+    const line = typeof text === 'function' ? text() : text;
+    io.stderr.write(`\r\x1b[2K${FRAMES[i++ % FRAMES.length]} ${line}`);
   };
   const timer = setInterval(draw, 100);
   timer.unref();
