@@ -5,11 +5,7 @@ import { collect, runCli, spawnCli, tempHome } from './support/cli.js';
 import { TestBrowser } from './support/identity-browser.js';
 import { startIdentityStack } from './support/identity-stack.js';
 
-function waitForStderr(
-  child: ReturnType<typeof spawnCli>,
-  re: RegExp,
-  timeoutMs = 20_000,
-): Promise<RegExpExecArray> {
+function waitForStderr(child: ReturnType<typeof spawnCli>, re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`stderr never matched ${re}:\n${seen}`)), timeoutMs);
@@ -32,10 +28,7 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
     const child = spawnCli(['login', '--broker', stack.broker.url], { env });
     const done = collect(child, undefined, 60_000);
     const [, code] = await waitForStderr(child, /First copy your one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})/);
-    const [, verificationUrl] = await waitForStderr(
-      child,
-      /Open this URL to continue in your web browser: (\S+)/,
-    );
+    const [, verificationUrl] = await waitForStderr(child, /Open this URL to continue in your web browser: (\S+)/);
     expect(verificationUrl).toBe(`${stack.idp.issuer}/device`);
 
     // A person at a browser: open the page, type the code, confirm, pick alice, allow.
@@ -75,11 +68,7 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
 
     // The broker recorded the identity and an auth.login event.
     const db = stack.broker.broker.ctx.store.db;
-    const identity = await db
-      .selectFrom('identities')
-      .selectAll()
-      .where('id', '=', 'alice@example.com')
-      .executeTakeFirst();
+    const identity = await db.selectFrom('identities').selectAll().where('id', '=', 'alice@example.com').executeTakeFirst();
     expect(identity).toMatchObject({ kind: 'human', groups: '["engineers"]', issuer: stack.idp.issuer });
     const events = await db.selectFrom('audit_events').selectAll().where('type', '=', 'auth.login').execute();
     expect(events.map((e) => e.actor)).toEqual(['alice@example.com']);

@@ -18,18 +18,10 @@ export interface IdentityStack {
 
 /** The dev IdP and CI issuer on free loopback ports, and a real broker that trusts both. */
 export async function startIdentityStack(
-  options: {
-    sessionTtl?: string;
-    idTokenTtl?: number;
-    auth?: (base: NonNullable<BrokerConfigInput['auth']>) => BrokerConfigInput['auth'];
-  } = {},
+  options: { sessionTtl?: string; idTokenTtl?: number; auth?: (base: NonNullable<BrokerConfigInput['auth']>) => BrokerConfigInput['auth'] } = {},
 ): Promise<IdentityStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatectl-idstack-'));
-  const idp = await startDevIdp({
-    dataDir,
-    port: 0,
-    ...(options.idTokenTtl ? { idTokenTtl: options.idTokenTtl } : {}),
-  });
+  const idp = await startDevIdp({ dataDir, port: 0, ...(options.idTokenTtl ? { idTokenTtl: options.idTokenTtl } : {}) });
   const ci = await startDevCiIssuer({ dataDir, port: 0 });
   const base = devAuthConfig(idp, ci, options.sessionTtl ? { sessionTtl: options.sessionTtl } : {});
   const broker = await startTestBroker({ auth: options.auth ? options.auth(base) : base });
