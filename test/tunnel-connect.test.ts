@@ -229,7 +229,7 @@ describe('gatectl connect', () => {
       'true',
     ]);
     expect(timedOut.code).toBe(6);
-    expect(timedOut.stderr).toContain('still waiting for approval');
+    expect(timedOut.stderr).toContain('is still pending');
   });
 
   it('closes the local port and exits when the grant runs out', async () => {

@@ -64,6 +64,8 @@ export async function startTunnel(
   const { url, profile } = resolveBroker(ctx.globals, ctx.io.env);
   const tokens = await tokenSource(ctx, url, profile);
   const client = new BrokerClient(url, ctx, tokens);
+  // Tear-down must still reach the broker after Ctrl-C has aborted `ctx.signal`.
+  const teardown = new BrokerClient(url, { fetch: ctx.fetch, signal: new AbortController().signal }, tokens);
   // Most runs already hold a grant: ask for the tunnel first and fall back to the grant
   // dance only when the broker says there is none (one round trip less for `exec`).
   let created = await openTunnel(client, target).catch((err: unknown) => {
@@ -77,11 +79,10 @@ export async function startTunnel(
       waitMs: parsed.waitMs,
       signal: ctx.signal,
       onStatus,
+      withdrawWith: teardown,
     });
     created = await openTunnel(client, target);
   }
-  // Tear-down must still reach the broker after Ctrl-C has aborted `ctx.signal`.
-  const teardown = new BrokerClient(url, { fetch: ctx.fetch, signal: new AbortController().signal }, tokens);
   const local = new LocalTunnel({ brokerUrl: url, tunnelId: created.tunnel.id, tokens, port: parsed.port });
   let port: number;
   try {
