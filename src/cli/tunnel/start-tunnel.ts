@@ -1,12 +1,13 @@
 import type { TunnelCreated } from '../../broker/tunnels/tunnel.types.js';
 import { parseDuration } from '../../lib/duration.js';
-import { BrokerClient } from '../broker-client.js';
+import { BrokerClient, type TokenSource } from '../broker-client.js';
 import { resolveBroker } from '../config.js';
 import type { CommandContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { tokenSource } from '../session.js';
 import { type ConnectionInfo, connectionInfo } from './connection-info.js';
 import { ensureGrant } from './ensure-grant.js';
+import { type LightFetch, lightFetch } from './light-fetch.js';
 import { LocalTunnel } from './local-tunnel.js';
 import { closeTunnelAtBroker, openTunnel } from './open-tunnel.js';
 
@@ -63,9 +64,35 @@ export async function startTunnel(
   const parsed = parseTunnelFlags(flags);
   const { url, profile } = resolveBroker(ctx.globals, ctx.io.env);
   const tokens = await tokenSource(ctx, url, profile);
-  const client = new BrokerClient(url, ctx, tokens);
+  // The global fetch is swapped for a lighter one (start-up time); an injected one is kept.
+  const light = ctx.fetch === globalThis.fetch ? lightFetch() : null;
+  const fetchImpl = light?.fetch ?? ctx.fetch;
+  const client = new BrokerClient(url, { fetch: fetchImpl, signal: ctx.signal }, tokens);
   // Tear-down must still reach the broker after Ctrl-C has aborted `ctx.signal`.
-  const teardown = new BrokerClient(url, { fetch: ctx.fetch, signal: new AbortController().signal }, tokens);
+  const teardown = new BrokerClient(url, { fetch: fetchImpl, signal: new AbortController().signal }, tokens);
+  try {
+    return await open(ctx, target, flags, parsed, onStatus, { url, tokens, client, teardown, light });
+  } catch (err) {
+    light?.close();
+    throw err;
+  }
+}
+
+async function open(
+  ctx: CommandContext,
+  target: string,
+  flags: TunnelFlags,
+  parsed: ReturnType<typeof parseTunnelFlags>,
+  onStatus: (message: string) => void,
+  deps: {
+    url: string;
+    tokens: TokenSource | null;
+    client: BrokerClient;
+    teardown: BrokerClient;
+    light: LightFetch | null;
+  },
+): Promise<StartedTunnel> {
+  const { url, tokens, client, teardown, light } = deps;
   // Most runs already hold a grant: ask for the tunnel first and fall back to the grant
   // dance only when the broker says there is none (one round trip less for `exec`).
   let created = await openTunnel(client, target).catch((err: unknown) => {
@@ -97,8 +124,8 @@ export async function startTunnel(
     local,
     info: connectionInfo(created.tunnel, port, created.secret),
     close() {
-      closing ??= Promise.all([local.close(), closeTunnelAtBroker(teardown, created.tunnel.id)]).then(
-        () => {},
+      closing ??= Promise.all([local.close(), closeTunnelAtBroker(teardown, created.tunnel.id)]).then(() =>
+        light?.close(),
       );
       return closing;
     },
