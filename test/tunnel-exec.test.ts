@@ -151,6 +151,27 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env: { PGHOST: e.PGHOS
     expect(missing.stderr).toContain('command not found: no-such-command-gatectl');
   });
 
+  it('forwards SIGTERM to the child and tears the tunnel down when it exits', async () => {
+    const id = 'exec-term@example.com';
+    const child = spawnCli(['exec', TARGET, '--', 'sleep', '30'], { env: await w.cliEnv(id) });
+    const done = collect(child, undefined, 20_000);
+    await eventually(() =>
+      db().selectFrom('tunnels').selectAll().where('identity', '=', id).executeTakeFirst(),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(r.code).toBe(143);
+    const t = await db()
+      .selectFrom('tunnels')
+      .selectAll()
+      .where('identity', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(t.closed_at).not.toBeNull();
+  });
+
   it('copies in and out with psql \\copy', async () => {
     const rows = Array.from({ length: 5000 }, (_, i) => `${i},"name ${i}, with comma"`).join('\n');
     writeFileSync(join(dir, 'in.csv'), `${rows}\n`);

@@ -36,6 +36,8 @@ export async function run(
       if (e.kind === 'refused') status(`gatectl: connection refused by the broker: ${e.message}`);
       else if (e.kind === 'error') status(`gatectl: tunnel connection failed: ${e.message}`);
     });
+    // Interrupted while the tunnel was being set up: do not start the child at all.
+    if (ctx.signal.aborted) throw ctx.signal.reason;
     return await runChild(command, fillPlaceholders(rest, tunnel.info), env);
   } finally {
     await tunnel.close();
