@@ -164,10 +164,11 @@ describe('gatectl connect', () => {
     expect(readFileSync(file, 'utf8')).toBe('[other]\nhost=example.org\n');
   });
 
-  it('refuses the tunnel to anyone but its owner', async () => {
+  it('refuses the tunnel to anyone but its owner, and caps WebSocket messages', async () => {
     const c = await startConnect('owner@example.com', ['--json']);
     const { tunnel_id } = JSON.parse(c.line) as { tunnel_id: string };
     const other = await w.token('intruder@example.com');
+    const owner = await w.token('owner@example.com');
     const status = await new Promise<number>((resolve, reject) => {
       const ws = new WebSocket(`${w.broker.url.replace('http', 'ws')}/v1/tunnels/${tunnel_id}/connect`, {
         headers: { authorization: `Bearer ${other}` },
@@ -183,6 +184,16 @@ describe('gatectl connect', () => {
       ws.on('error', () => {});
     });
     expect(anonymous).toBe(401);
+    // The owner sending one WebSocket message above the broker's limit is cut off (1009).
+    const closeCode = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${w.broker.url.replace('http', 'ws')}/v1/tunnels/${tunnel_id}/connect`, {
+        headers: { authorization: `Bearer ${owner}` },
+      });
+      ws.on('open', () => ws.send(Buffer.alloc(2 * 1024 * 1024)));
+      ws.on('close', (code) => resolve(code));
+      ws.on('error', () => {});
+    });
+    expect(closeCode).toBe(1009);
     await c.stop();
   });
 
