@@ -3,22 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli, tempHome } from './support/cli.js';
 import { TestBrowser } from './support/identity-browser.js';
-import { startIdentityStack } from './support/identity-stack.js';
-
-function waitForStderr(child: ReturnType<typeof spawnCli>, re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`stderr never matched ${re}:\n${seen}`)), timeoutMs);
-    child.stderr!.on('data', (d: Buffer | string) => {
-      seen += String(d);
-      const m = re.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-  });
-}
+import { startIdentityStack, waitForStderr } from './support/identity-stack.js';
 
 describe('gatectl login (device flow against a real oidc-provider)', () => {
   it('logs alice in through the IdP pages, then status shows her and her groups', async () => {
@@ -27,8 +12,10 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
     const env = { GATECTL_HOME: home, GATECTL_NO_KEYRING: '1' };
     const child = spawnCli(['login', '--broker', stack.broker.url], { env });
     const done = collect(child, undefined, 60_000);
-    const [, code] = await waitForStderr(child, /First copy your one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})/);
-    const [, verificationUrl] = await waitForStderr(child, /Open this URL to continue in your web browser: (\S+)/);
+    const [, code, verificationUrl] = await waitForStderr(
+      child,
+      /First copy your one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})\s+Open this URL to continue in your web browser: (\S+)/,
+    );
     expect(verificationUrl).toBe(`${stack.idp.issuer}/device`);
 
     // A person at a browser: open the page, type the code, confirm, pick alice, allow.

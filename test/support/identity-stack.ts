@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import { type DevCiIssuer, startDevCiIssuer } from '../../src/auth/dev/dev-ci-is
 import { type DevIdp, startDevIdp } from '../../src/auth/dev/dev-idp.js';
 import type { BrokerConfigInput } from '../../src/broker/config/schema.js';
 import { startTestBroker, type TestBroker } from './broker.js';
+import { type CliResult, collect, spawnCli } from './cli.js';
+import { TestBrowser } from './identity-browser.js';
 
 export interface IdentityStack {
   idp: DevIdp;
@@ -32,4 +35,44 @@ export async function startIdentityStack(
     rmSync(dataDir, { recursive: true, force: true });
   };
   return { idp, ci, broker, dataDir, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Runs the real `gatectl login --broker …` and completes the device verification in the IdP's
+ * pages as a person would (type the code, confirm, pick the user, allow).
+ */
+export async function deviceLogin(
+  stack: IdentityStack,
+  env: NodeJS.ProcessEnv,
+  user: 'Alice Example' | 'Bob Example' | 'Carol Example' = 'Alice Example',
+): Promise<CliResult> {
+  const child = spawnCli(['login', '--broker', stack.broker.url], { env });
+  const done = collect(child, undefined, 60_000);
+  const [, code, url] = await waitForStderr(
+    child,
+    /First copy your one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})\s+Open this URL to continue in your web browser: (\S+)/,
+  );
+  const browser = new TestBrowser();
+  let page = await browser.get(url!);
+  page = await browser.submit(page, { form: 'op.deviceInputForm', fill: { user_code: code! } });
+  page = await browser.submit(page, { form: 'op.deviceConfirmForm', button: 'Continue' });
+  page = await browser.submit(page, { button: user });
+  page = await browser.submit(page, { button: 'Confirm' });
+  if (!page.html.includes('You are signed in')) throw new Error(`device verification failed:\n${page.html}`);
+  return done;
+}
+
+export function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`stderr never matched ${re}:\n${seen}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer | string) => {
+      seen += String(d);
+      const m = re.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+  });
 }
