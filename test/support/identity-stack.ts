@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devAuthConfig } from '../../src/auth/dev/dev-auth-config.js';
 import { type DevCiIssuer, startDevCiIssuer } from '../../src/auth/dev/dev-ci-issuer.js';
 import { type DevIdp, startDevIdp } from '../../src/auth/dev/dev-idp.js';
 import type { BrokerConfigInput } from '../../src/broker/config/schema.js';
+import { createLogger } from '../../src/broker/server.js';
 import { startTestBroker, type TestBroker } from './broker.js';
 import { type CliResult, collect, spawnCli } from './cli.js';
 import { TestBrowser } from './identity-browser.js';
@@ -15,6 +17,8 @@ export interface IdentityStack {
   ci: DevCiIssuer;
   broker: TestBroker;
   dataDir: string;
+  /** Everything the broker logged (debug level), to search for leaked tokens. */
+  logs(): string;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -27,14 +31,24 @@ export async function startIdentityStack(
   const idp = await startDevIdp({ dataDir, port: 0, ...(options.idTokenTtl ? { idTokenTtl: options.idTokenTtl } : {}) });
   const ci = await startDevCiIssuer({ dataDir, port: 0 });
   const base = devAuthConfig(idp, ci, options.sessionTtl ? { sessionTtl: options.sessionTtl } : {});
-  const broker = await startTestBroker({ auth: options.auth ? options.auth(base) : base });
+  let logs = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs += String(chunk);
+      cb();
+    },
+  });
+  const broker = await startTestBroker(
+    { auth: options.auth ? options.auth(base) : base },
+    { logger: createLogger('debug', sink) },
+  );
   const close = async () => {
     await broker.close();
     await ci.close();
     await idp.close();
     rmSync(dataDir, { recursive: true, force: true });
   };
-  return { idp, ci, broker, dataDir, close, [Symbol.asyncDispose]: close };
+  return { idp, ci, broker, dataDir, logs: () => logs, close, [Symbol.asyncDispose]: close };
 }
 
 /**
