@@ -35,7 +35,10 @@ describe('CI identities from OIDC tokens', () => {
     const idToken = minted.stdout.trim();
     expect(idToken.split('.')).toHaveLength(3);
 
-    const login = await runCli(['login', '--with-token', '--broker', stack.broker.url], { env, input: `${idToken}\n` });
+    const login = await runCli(['login', '--with-token', '--broker', stack.broker.url], {
+      env,
+      input: `${idToken}\n`,
+    });
     expect(login.code).toBe(0);
     expect(login.stderr).toContain('as ci:acme/payments (groups: deployers, readers)');
     // The fallback is announced once, at login, and the file is private.
@@ -86,7 +89,11 @@ describe('CI identities from OIDC tokens', () => {
       groups: ['deployers'],
       token_source: 'env:GATECTL_ID_TOKEN',
     });
-    const branch = await stack.ci.sign({ repository: 'acme/payments', ref: 'refs/heads/feature', environment: 'production' });
+    const branch = await stack.ci.sign({
+      repository: 'acme/payments',
+      ref: 'refs/heads/feature',
+      environment: 'production',
+    });
     const r2 = await runCli(['status', '--json'], { env: { ...env, GATECTL_ID_TOKEN: branch } });
     expect(r2.code).toBe(0);
     expect(JSON.parse(r2.stdout).groups).toEqual([]);
@@ -105,10 +112,19 @@ describe('CI identities from OIDC tokens', () => {
   });
 
   it('takes a broker token from GATECTL_TOKEN as is', async () => {
-    const token = await stack.broker.token({ id: 'agent:release-bot', kind: 'machine', groups: ['deployers'] });
-    const r = await runCli(['status', '--json'], { env: { GATECTL_BROKER: stack.broker.url, GATECTL_TOKEN: token } });
+    const token = await stack.broker.token({
+      id: 'agent:release-bot',
+      kind: 'machine',
+      groups: ['deployers'],
+    });
+    const r = await runCli(['status', '--json'], {
+      env: { GATECTL_BROKER: stack.broker.url, GATECTL_TOKEN: token },
+    });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ identity: 'agent:release-bot', token_source: 'env:GATECTL_TOKEN' });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      identity: 'agent:release-bot',
+      token_source: 'env:GATECTL_TOKEN',
+    });
     expect(all(r)).not.toContain(token);
   });
 
@@ -119,16 +135,26 @@ describe('CI identities from OIDC tokens', () => {
       const home = tempHome();
       const env = { GATECTL_HOME: home, GATECTL_NO_KEYRING: '1' };
       const unknown = await rogue.sign({ repository: 'acme/payments' });
-      const r1 = await runCli(['login', '--with-token', '--broker', stack.broker.url], { env, input: unknown });
+      const r1 = await runCli(['login', '--with-token', '--broker', stack.broker.url], {
+        env,
+        input: unknown,
+      });
       expect(r1.code).toBe(4);
-      expect(r1.stderr).toBe('error: The broker refused the ID token: token issuer is not trusted by this broker\n');
+      expect(r1.stderr).toBe(
+        'error: The broker refused the ID token: token issuer is not trusted by this broker\n',
+      );
 
       const wrongAud = await stack.ci.sign({ repository: 'acme/payments', aud: 'https://github.com/acme' });
-      const r2 = await runCli(['login', '--with-token', '--broker', stack.broker.url], { env, input: wrongAud });
+      const r2 = await runCli(['login', '--with-token', '--broker', stack.broker.url], {
+        env,
+        input: wrongAud,
+      });
       expect(r2.code).toBe(4);
       expect(r2.stderr).toBe('error: The broker refused the ID token: token is meant for another audience\n');
 
-      const r3 = await runCli(['status'], { env: { ...env, GATECTL_BROKER: stack.broker.url, GATECTL_ID_TOKEN: wrongAud } });
+      const r3 = await runCli(['status'], {
+        env: { ...env, GATECTL_BROKER: stack.broker.url, GATECTL_ID_TOKEN: wrongAud },
+      });
       expect(r3.code).toBe(4);
       expect(r3.stderr).toContain('token is meant for another audience');
       expect(existsSync(join(home, 'credentials.json'))).toBe(false);

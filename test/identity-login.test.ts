@@ -39,6 +39,7 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
     expect(login.code).toBe(0);
     expect(login.stderr).toContain('alice@example.com');
     expect(login.stderr).toMatch(/No OS keychain is available: tokens are stored in .*credentials\.json/);
+    expect(login.stderr).toContain(`with the code filled in: ${stack.idp.issuer}/device?user_code=${code}`);
 
     const status = await runCli(['status', '--json'], { env });
     expect(status.code).toBe(0);
@@ -55,7 +56,11 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
 
     // The broker recorded the identity and an auth.login event.
     const db = stack.broker.broker.ctx.store.db;
-    const identity = await db.selectFrom('identities').selectAll().where('id', '=', 'alice@example.com').executeTakeFirst();
+    const identity = await db
+      .selectFrom('identities')
+      .selectAll()
+      .where('id', '=', 'alice@example.com')
+      .executeTakeFirst();
     expect(identity).toMatchObject({ kind: 'human', groups: '["engineers"]', issuer: stack.idp.issuer });
     const events = await db.selectFrom('audit_events').selectAll().where('type', '=', 'auth.login').execute();
     expect(events.map((e) => e.actor)).toEqual(['alice@example.com']);
@@ -75,6 +80,39 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
     expect(human.stdout).toContain('engineers');
     expect(human.stdout).not.toContain(stored.token);
   }, 90_000);
+
+  it('stops cleanly on Ctrl-C while waiting for the browser', async () => {
+    await using stack = await startIdentityStack();
+    const env = { GATECTL_HOME: tempHome(), GATECTL_NO_KEYRING: '1' };
+    const child = spawnCli(['login', '--broker', stack.broker.url], { env });
+    const done = collect(child, undefined, 30_000);
+    await waitForStderr(child, /Open this URL/);
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/error: Interrupted \(SIGINT\)\n$/);
+    expect(r.stderr).not.toMatch(/\s+at .*\.js:\d+/);
+  }, 60_000);
+
+  it('reports a sign-in aborted in the browser without a stack trace', async () => {
+    await using stack = await startIdentityStack();
+    const env = { GATECTL_HOME: tempHome(), GATECTL_NO_KEYRING: '1' };
+    const child = spawnCli(['login', '--broker', stack.broker.url], { env });
+    const done = collect(child, undefined, 60_000);
+    const [, code, url] = await waitForStderr(
+      child,
+      /one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})\s+Open this URL to continue in your web browser: (\S+)/,
+    );
+    const browser = new TestBrowser();
+    let page = await browser.get(url!);
+    page = await browser.submit(page, { form: 'op.deviceInputForm', fill: { user_code: code! } });
+    page = await browser.submit(page, { form: 'op.deviceConfirmForm', button: 'Abort' });
+    expect(page.html).toContain('Sign-in aborted');
+    const r = await done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: the sign-in was denied in the browser');
+    expect(r.stderr).not.toMatch(/\s+at .*\.js:\d+/);
+  }, 60_000);
 });
 
 function plain(r: { stdout: string; stderr: string }): string {

@@ -16,15 +16,21 @@ afterAll(async () => {
   await stack?.close();
 });
 
+interface ApiBody {
+  token?: string;
+  identity?: Record<string, unknown>;
+  error?: { code: string; message: string };
+}
+
 const now = () => Math.floor(Date.now() / 1000);
 
-async function exchange(idToken: string): Promise<{ status: number; body: Record<string, any> }> {
+async function exchange(idToken: string): Promise<{ status: number; body: ApiBody }> {
   const res = await fetch(`${stack.broker.url}/v1/auth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ id_token: idToken }),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as ApiBody };
 }
 
 async function lastAuditEvent() {
@@ -42,7 +48,7 @@ async function expectRefused(idToken: string, reason: string) {
   const before = await lastAuditEvent().catch(() => ({ seq: 0 }));
   const r = await exchange(idToken);
   expect(r.status).toBe(401);
-  expect(r.body.error.code).toBe(reason);
+  expect(r.body.error?.code).toBe(reason);
   expect(r.body.token).toBeUndefined();
   const event = await lastAuditEvent();
   expect(event.seq).toBe(before.seq + 1);
@@ -86,7 +92,10 @@ describe('ID token refusals at POST /v1/auth/token', () => {
   });
 
   it('refuses a token with a forged issuer, even when signed with a trusted key', async () => {
-    await expectRefused(await stack.ci.sign({ iss: 'https://token.actions.githubusercontent.com' }), 'wrong_issuer');
+    await expectRefused(
+      await stack.ci.sign({ iss: 'https://token.actions.githubusercontent.com' }),
+      'wrong_issuer',
+    );
   });
 
   it('refuses a token for another audience', async () => {
@@ -102,7 +111,9 @@ describe('ID token refusals at POST /v1/auth/token', () => {
   });
 
   it('refuses a token signed by another key under the issuer’s kid', async () => {
-    const jwks = (await (await fetch(`${stack.ci.issuer}/.well-known/jwks`)).json()) as { keys: Array<{ kid: string }> };
+    const jwks = (await (await fetch(`${stack.ci.issuer}/.well-known/jwks`)).json()) as {
+      keys: Array<{ kid: string }>;
+    };
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const forged = await new SignJWT({ repository: 'acme/payments' })
       .setProtectedHeader({ alg: 'RS256', kid: jwks.keys[0]!.kid })
@@ -153,9 +164,11 @@ describe('ID token refusals at POST /v1/auth/token', () => {
     const event = await expectRefused(foreign, 'wrong_issuer');
     expect(event.data.issuer).toMatch(/^urn:gatectl:broker:/);
 
-    const res = await fetch(`${stack.broker.url}/v1/auth/me`, { headers: { authorization: `Bearer ${foreign}` } });
+    const res = await fetch(`${stack.broker.url}/v1/auth/me`, {
+      headers: { authorization: `Bearer ${foreign}` },
+    });
     expect(res.status).toBe(401);
-    expect(((await res.json()) as any).error.code).toBe('token_invalid');
+    expect(((await res.json()) as ApiBody).error!.code).toBe('token_invalid');
     const bearerEvent = await lastAuditEvent();
     expect(bearerEvent).toMatchObject({ type: 'auth.failure', outcome: 'failure', resource: '/v1/auth/me' });
     expect(bearerEvent.data).toMatchObject({ reason: 'token_invalid', credential: 'broker_token' });
@@ -173,7 +186,7 @@ describe('ID token refusals at POST /v1/auth/token', () => {
 
     const res = await fetch(`${stack.broker.url}/v1/auth/me`, { headers: auth });
     expect(res.status).toBe(401);
-    expect(((await res.json()) as any).error.code).toBe('token_revoked');
+    expect(((await res.json()) as ApiBody).error!.code).toBe('token_revoked');
     const event = await lastAuditEvent();
     expect(event).toMatchObject({ type: 'auth.failure', outcome: 'failure', resource: '/v1/auth/me' });
     expect(event.data).toMatchObject({ reason: 'token_revoked', credential: 'broker_token' });
@@ -196,4 +209,3 @@ describe('GET /v1/auth/config', () => {
     });
   });
 });
-

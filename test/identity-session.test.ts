@@ -30,7 +30,9 @@ const BROKER_SKEW_MS = 30_000;
 async function waitUntilExpired(stored: Stored): Promise<void> {
   await sleep(Math.max(0, Date.parse(stored.expires_at) - Date.now()) + BROKER_SKEW_MS + 1500);
   // Prove the broker itself now refuses the stored token as expired.
-  const res = await fetch(`${stack.broker.url}/v1/auth/me`, { headers: { authorization: `Bearer ${stored.token}` } });
+  const res = await fetch(`${stack.broker.url}/v1/auth/me`, {
+    headers: { authorization: `Bearer ${stored.token}` },
+  });
   expect(res.status).toBe(401);
   expect(((await res.json()) as { error: { code: string } }).error.code).toBe('token_expired');
 }
@@ -77,7 +79,10 @@ describe.concurrent('session renewal and expiry', () => {
     const home = tempHome();
     const env = { GATECTL_HOME: home, GATECTL_NO_KEYRING: '1' };
     const idToken = await stack.ci.sign({ repository: 'acme/payments' });
-    const login = await runCli(['login', '--with-token', '--broker', stack.broker.url], { env, input: idToken });
+    const login = await runCli(['login', '--with-token', '--broker', stack.broker.url], {
+      env,
+      input: idToken,
+    });
     expect(login.code).toBe(0);
     const stored = readStored(home);
     await waitUntilExpired(stored);

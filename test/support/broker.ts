@@ -35,7 +35,10 @@ export async function startTestBroker(
   );
   const loaded = loadConfig(configFile, { env: { ...process.env, ...options.env } });
   const logLevel = process.env.GATECTL_TEST_LOG ? 'debug' : 'silent';
-  const broker = await startBroker({ loaded, logger: options.logger ?? createLogger(logLevel, process.stderr) });
+  const broker = await startBroker({
+    loaded,
+    logger: options.logger ?? createLogger(logLevel, process.stderr),
+  });
   const close = async () => {
     await broker.close();
     rmSync(dir, { recursive: true, force: true });

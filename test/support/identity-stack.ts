@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { devAuthConfig } from '../../src/auth/dev/dev-auth-config.js';
 import { type DevCiIssuer, startDevCiIssuer } from '../../src/auth/dev/dev-ci-issuer.js';
 import { type DevIdp, startDevIdp } from '../../src/auth/dev/dev-idp.js';
@@ -25,10 +25,18 @@ export interface IdentityStack {
 
 /** The dev IdP and CI issuer on free loopback ports, and a real broker that trusts both. */
 export async function startIdentityStack(
-  options: { sessionTtl?: string; idTokenTtl?: number; auth?: (base: NonNullable<BrokerConfigInput['auth']>) => BrokerConfigInput['auth'] } = {},
+  options: {
+    sessionTtl?: string;
+    idTokenTtl?: number;
+    auth?: (base: NonNullable<BrokerConfigInput['auth']>) => BrokerConfigInput['auth'];
+  } = {},
 ): Promise<IdentityStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatectl-idstack-'));
-  const idp = await startDevIdp({ dataDir, port: 0, ...(options.idTokenTtl ? { idTokenTtl: options.idTokenTtl } : {}) });
+  const idp = await startDevIdp({
+    dataDir,
+    port: 0,
+    ...(options.idTokenTtl ? { idTokenTtl: options.idTokenTtl } : {}),
+  });
   const ci = await startDevCiIssuer({ dataDir, port: 0 });
   const base = devAuthConfig(idp, ci, options.sessionTtl ? { sessionTtl: options.sessionTtl } : {});
   let logs = '';
