@@ -75,6 +75,25 @@ describe.concurrent('session renewal and expiry', () => {
     expect(stack.logs()).toContain('/v1/auth/token');
   }, 120_000);
 
+  it('renews after the broker answers token_expired, when the local expiry looked fine', async () => {
+    const home = tempHome();
+    const env = { GATECTL_HOME: home, GATECTL_NO_KEYRING: '1' };
+    expect((await deviceLogin(stack, env, 'Carol Example')).code).toBe(0);
+    const file = join(home, 'credentials.json');
+    const creds = JSON.parse(readFileSync(file, 'utf8'));
+    const first = { ...creds.profiles.default } as Stored;
+    // A skewed local clock: the CLI believes the token is good, so only the broker's 401 triggers renewal.
+    creds.profiles.default.expires_at = '2099-01-01T00:00:00.000Z';
+    writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
+    await waitUntilExpired(first);
+
+    const r = await runCli(['status', '--json'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ identity: 'carol@example.com', groups: ['auditors'] });
+    expect(readStored(home).token).not.toBe(first.token);
+  }, 120_000);
+
   it('exits 4 with the session-expired message when there is no refresh token', async () => {
     const home = tempHome();
     const env = { GATECTL_HOME: home, GATECTL_NO_KEYRING: '1' };
