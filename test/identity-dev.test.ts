@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devAuthConfig } from '../src/auth/dev/dev-auth-config.js';
 import { startDevCiIssuer } from '../src/auth/dev/dev-ci-issuer.js';
+import { startDevIdentity } from '../src/auth/dev/dev-identity.js';
 import { startDevIdp } from '../src/auth/dev/dev-idp.js';
 import { runCli } from './support/cli.js';
 
@@ -99,5 +100,16 @@ describe('dev identity services', () => {
       issuer: 'http://127.0.0.1:2',
       identity: 'ci:{repository}',
     });
+  });
+
+  it('startDevIdentity starts both services and gives the auth block for the dev broker', async () => {
+    const dev = await startDevIdentity({ dataDir: tempDir() });
+    try {
+      expect(dev.auth.oidc?.issuer).toBe(dev.idp.issuer);
+      expect(dev.auth.machine_issuers?.[0]?.issuer).toBe(dev.ci.issuer);
+      expect(((await jwks(dev.ci.issuer, '/.well-known/jwks')) as { keys: unknown[] }).keys).toHaveLength(1);
+    } finally {
+      await dev.close();
+    }
   });
 });
