@@ -1,8 +1,8 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { base64url, SignJWT } from 'jose';
+import { base64url, importJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevCiIssuer } from '../src/auth/dev/dev-ci-issuer.js';
 import { startTestBroker } from './support/broker.js';
@@ -195,6 +195,46 @@ describe('ID token refusals at POST /v1/auth/token', () => {
 
   it('refuses a token that is not a JWT at all', async () => {
     await expectRefused('not-a-jwt', 'malformed_token');
+  });
+});
+
+describe('ID tokens of the human IdP', () => {
+  /** Signs with the dev IdP's own key (kept in its data dir), to vary claims the IdP would not. */
+  async function idpToken(claims: Record<string, unknown>, aud = 'gatectl-cli') {
+    const state = JSON.parse(readFileSync(join(stack.dataDir, 'idp.json'), 'utf8')) as {
+      jwks: { keys: JWK[] };
+    };
+    const key = state.jwks.keys[0]!;
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: key.kid! })
+      .setIssuer(stack.idp.issuer)
+      .setAudience(aud)
+      .setSubject(String(claims.sub ?? 'alice'))
+      .setIssuedAt()
+      .setExpirationTime(typeof claims.exp === 'number' ? claims.exp : now() + 300)
+      .sign(await importJWK(key, 'RS256'));
+  }
+
+  it('maps identity_claim and groups_claim for a valid token', async () => {
+    const r = await exchange(
+      await idpToken({ email: 'alice@example.com', name: 'Alice', groups: ['engineers'] }),
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.identity).toEqual({
+      id: 'alice@example.com',
+      kind: 'human',
+      name: 'Alice',
+      groups: ['engineers'],
+    });
+  });
+
+  it('refuses another audience, an expired token, and a token without the identity claim', async () => {
+    await expectRefused(
+      await idpToken({ email: 'alice@example.com' }, 'some-other-client'),
+      'wrong_audience',
+    );
+    await expectRefused(await idpToken({ email: 'alice@example.com', exp: now() - 600 }), 'token_expired');
+    await expectRefused(await idpToken({ groups: ['dba-oncall'] }), 'missing_claim');
   });
 });
 
