@@ -94,6 +94,25 @@ describe.concurrent('session renewal and expiry', () => {
     expect(readStored(home).token).not.toBe(first.token);
   }, 120_000);
 
+  it('renews once when several commands find the session expired at the same time', async () => {
+    const home = tempHome();
+    const env = { GATECTL_HOME: home, GATECTL_NO_KEYRING: '1' };
+    expect((await deviceLogin(stack, env)).code).toBe(0);
+    await waitUntilExpired(readStored(home));
+
+    const runs = await Promise.all([1, 2, 3].map(() => runCli(['status', '--json'], { env })));
+    for (const r of runs) {
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    // The refresh-token chain is intact: a spent (rotated) refresh token would have made the IdP
+    // revoke the grant, and this later renewal would fail.
+    await waitUntilExpired(readStored(home));
+    const later = await runCli(['status', '--json'], { env });
+    expect(later.stderr).toBe('');
+    expect(later.code).toBe(0);
+  }, 150_000);
+
   it('exits 4 with the session-expired message when there is no refresh token', async () => {
     const home = tempHome();
     const env = { GATECTL_HOME: home, GATECTL_NO_KEYRING: '1' };
