@@ -13,6 +13,12 @@ export interface RelayOptions {
   maxMessageSize: number;
   tracker: StatementTracker;
   log: Logger;
+  /**
+   * Cancels whatever the backend is running. Called when the session ends while a query is in
+   * flight: a backend busy in pg_sleep or materialising a result does not notice that its
+   * socket closed until it next writes, which could be minutes later.
+   */
+  cancelUpstream: () => void;
 }
 
 export interface RelayResult {
@@ -59,12 +65,15 @@ export class Relay {
   readonly #upstream: Duplex;
   readonly #tracker: StatementTracker;
   readonly #log: Logger;
+  readonly #cancelUpstream: () => void;
   readonly #clientFramer: MessageFramer;
   readonly #serverFramer: MessageFramer;
   bytesIn = 0;
   bytesOut = 0;
   #ended = false;
   #clientTerminated = false;
+  /** Queries and Syncs sent whose ReadyForQuery has not come back: the backend is busy. */
+  #awaitingReady = 0;
   #serverSentFatal = false;
   #pendingFatal: { reason: string; error: ErrorFields } | null = null;
   #reason = '';
@@ -76,6 +85,7 @@ export class Relay {
     this.#upstream = options.upstream;
     this.#tracker = options.tracker;
     this.#log = options.log;
+    this.#cancelUpstream = options.cancelUpstream;
     this.#clientFramer = new MessageFramer({ maxMessageSize: options.maxMessageSize, wants: CLIENT_TYPES });
     this.#serverFramer = new MessageFramer({ maxMessageSize: options.maxMessageSize, wants: SERVER_TYPES });
   }
@@ -182,7 +192,11 @@ export class Relay {
     const tracker = this.#tracker;
     try {
       switch (type) {
+        case Frontend.sync:
+          this.#awaitingReady++;
+          break;
         case Frontend.query:
+          this.#awaitingReady++;
           tracker.query(body.toString('utf8', 0, Math.max(0, body.length - 1)));
           break;
         case Frontend.parse: {
@@ -229,6 +243,7 @@ export class Relay {
           break;
         }
         case Backend.readyForQuery:
+          if (this.#awaitingReady > 0) this.#awaitingReady--;
           tracker.readyForQuery();
           break;
         case Backend.emptyQueryResponse:
@@ -274,6 +289,7 @@ export class Relay {
     this.#ended = true;
     this.#reason = reason;
     this.#pendingFatal = null;
+    if (this.#awaitingReady > 0 && !this.#clientTerminated) this.#cancelUpstream();
     // The backend must go away with the client: a destroyed socket makes its next send fail.
     this.#upstream.destroy();
     if (!this.#clientClosed) {
