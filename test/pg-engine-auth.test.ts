@@ -169,7 +169,10 @@ describe('PostgreSQL engine, client side', () => {
     // SIGKILL on a backend makes the postmaster restart every backend (crash recovery).
     process.kill(pid, 'SIGKILL');
     await ended;
-    expect(errors[0]).toMatchObject({ code: '08006', message: 'gatectl: the connection to the database was lost' });
+    expect(errors[0]).toMatchObject({
+      code: '08006',
+      message: 'gatectl: the connection to the database was lost',
+    });
     await engine.waitForEnded(1);
     expect(engine.sessions[0]!.end?.reason).toBe('upstream closed');
     // The engine serves new sessions once the target is back.
