@@ -287,6 +287,47 @@ describe('PostgreSQL engine endings', () => {
     );
   });
 
+  it('ends an idle session when the grant expires', async () => {
+    await using expiring = await startEngine({
+      target: TARGET(),
+      upstreamPassword: UPSTREAM_PASSWORD,
+      abortAfterMs: 300,
+    });
+    const c = new pg.Client({ connectionString: expiring.url() });
+    await c.connect();
+    const err = await new Promise<Error & { code?: string }>((resolve) => c.once('error', resolve));
+    c.on('error', () => {});
+    expect(err).toMatchObject({ code: '57P01', message: 'gatectl: grant gr_test expired' });
+    await expiring.waitForEnded(1);
+    expect(expiring.sessions[0]!.end?.reason).toBe('grant ended: gatectl: grant gr_test expired');
+  });
+
+  it('puts the FATAL on a message boundary when the grant ends mid-result', async () => {
+    const before = engine.sessions.length;
+    const c = client();
+    await c.connect();
+    c.on('error', () => {});
+    const session = engine.sessions[before]!;
+    const reason = 'gatectl: grant gr_y was revoked by carol: mid-result';
+    // Abort as soon as the first result bytes have left the engine, while most rows are in flight.
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (session.sentToClient().length > 100_000) {
+        clearInterval(poll);
+        session.abort(reason);
+      }
+    }, 1);
+    const err = await c.query("select g, repeat('y', 200) from generate_series(1, 2000000) g").then(
+      () => null,
+      (e: Error & { code?: string }) => e,
+    );
+    clearInterval(poll);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(err).toMatchObject({ code: '57P01', message: reason });
+    await engine.waitForEnded(before + 1);
+    expect(session.end?.reason).toBe(`grant ended: ${reason}`);
+  });
+
   it('answers an oversized message with 54000 and closes', async () => {
     const small = await startEngine({
       target: { ...TARGET(), max_message_size: 64 * 1024 },
