@@ -79,6 +79,7 @@ export class Relay {
   #reason = '';
   #resolve: (r: RelayResult) => void = () => {};
   #clientClosed = false;
+  #upstreamGone = false;
 
   constructor(options: RelayOptions) {
     this.#client = options.client;
@@ -272,6 +273,7 @@ export class Relay {
   };
 
   #onUpstreamClose = (): void => {
+    this.#upstreamGone = true;
     if (!this.#ended) {
       // The target's own FATAL (pg_terminate_backend, shutdown) has been relayed already.
       this.#end(
@@ -289,7 +291,7 @@ export class Relay {
     this.#ended = true;
     this.#reason = reason;
     this.#pendingFatal = null;
-    if (this.#awaitingReady > 0 && !this.#clientTerminated) this.#cancelUpstream();
+    if (this.#awaitingReady > 0 && !this.#clientTerminated && !this.#upstreamGone) this.#cancelUpstream();
     // The backend must go away with the client: a destroyed socket makes its next send fail.
     this.#upstream.destroy();
     if (!this.#clientClosed) {
