@@ -140,6 +140,45 @@ describe('PostgreSQL engine, client side', () => {
     expect(upstream.rowCount).toBe(0);
   });
 
+  it('declines GSSENCRequest and SSLRequest with N, then offers SCRAM-SHA-256 only', async () => {
+    await using engine = await startEngine({ target: target(server), upstreamPassword: UPSTREAM_PASSWORD });
+    const socket = connect(engine.port, '127.0.0.1');
+    let received = Buffer.alloc(0);
+    let waiter: (() => void) | null = null;
+    socket.on('data', (d) => {
+      received = Buffer.concat([received, d]);
+      waiter?.();
+    });
+    const read = async (n: number) => {
+      while (received.length < n) await new Promise<void>((r) => (waiter = r));
+      const out = received.subarray(0, n);
+      received = received.subarray(n);
+      return out;
+    };
+    const request = (code: number) => {
+      const b = Buffer.alloc(8);
+      b.writeInt32BE(8, 0);
+      b.writeInt32BE(code, 4);
+      return b;
+    };
+    socket.write(request(80877104)); // GSSENCRequest
+    expect((await read(1)).toString()).toBe('N');
+    socket.write(request(80877103)); // SSLRequest
+    expect((await read(1)).toString()).toBe('N');
+    const params = Buffer.from('user\0someone\0database\0x\0\0');
+    const startup = Buffer.alloc(8 + params.length);
+    startup.writeInt32BE(startup.length, 0);
+    startup.writeInt32BE(196608, 4);
+    params.copy(startup, 8);
+    socket.write(startup);
+    const header = await read(5);
+    expect(String.fromCharCode(header[0]!)).toBe('R');
+    const body = await read(header.readInt32BE(1) - 4);
+    expect(body.readInt32BE(0)).toBe(10); // AuthenticationSASL
+    expect(body.subarray(4).toString('latin1')).toBe('SCRAM-SHA-256\0\0');
+    socket.destroy();
+  });
+
   it('an oversized startup packet gets 54000 and a close', async () => {
     await using engine = await startEngine({ target: target(server), upstreamPassword: UPSTREAM_PASSWORD });
     const socket = connect(engine.port, '127.0.0.1');
