@@ -3,22 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli, tempHome } from './support/cli.js';
 import { TestBrowser } from './support/identity-browser.js';
-import { startIdentityStack } from './support/identity-stack.js';
-
-function waitForStderr(child: ReturnType<typeof spawnCli>, re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`stderr never matched ${re}:\n${seen}`)), timeoutMs);
-    child.stderr!.on('data', (d: Buffer | string) => {
-      seen += String(d);
-      const m = re.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-  });
-}
+import { startIdentityStack, waitForStderr } from './support/identity-stack.js';
 
 describe('gatectl login (device flow against a real oidc-provider)', () => {
   it('logs alice in through the IdP pages, then status shows her and her groups', async () => {
@@ -27,8 +12,10 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
     const env = { GATECTL_HOME: home, GATECTL_NO_KEYRING: '1' };
     const child = spawnCli(['login', '--broker', stack.broker.url], { env });
     const done = collect(child, undefined, 60_000);
-    const [, code] = await waitForStderr(child, /First copy your one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})/);
-    const [, verificationUrl] = await waitForStderr(child, /Open this URL to continue in your web browser: (\S+)/);
+    const [, code, verificationUrl] = await waitForStderr(
+      child,
+      /First copy your one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})\s+Open this URL to continue in your web browser: (\S+)/,
+    );
     expect(verificationUrl).toBe(`${stack.idp.issuer}/device`);
 
     // A person at a browser: open the page, type the code, confirm, pick alice, allow.
@@ -52,6 +39,7 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
     expect(login.code).toBe(0);
     expect(login.stderr).toContain('alice@example.com');
     expect(login.stderr).toMatch(/No OS keychain is available: tokens are stored in .*credentials\.json/);
+    expect(login.stderr).toContain(`with the code filled in: ${stack.idp.issuer}/device?user_code=${code}`);
 
     const status = await runCli(['status', '--json'], { env });
     expect(status.code).toBe(0);
@@ -68,7 +56,11 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
 
     // The broker recorded the identity and an auth.login event.
     const db = stack.broker.broker.ctx.store.db;
-    const identity = await db.selectFrom('identities').selectAll().where('id', '=', 'alice@example.com').executeTakeFirst();
+    const identity = await db
+      .selectFrom('identities')
+      .selectAll()
+      .where('id', '=', 'alice@example.com')
+      .executeTakeFirst();
     expect(identity).toMatchObject({ kind: 'human', groups: '["engineers"]', issuer: stack.idp.issuer });
     const events = await db.selectFrom('audit_events').selectAll().where('type', '=', 'auth.login').execute();
     expect(events.map((e) => e.actor)).toEqual(['alice@example.com']);
@@ -88,6 +80,39 @@ describe('gatectl login (device flow against a real oidc-provider)', () => {
     expect(human.stdout).toContain('engineers');
     expect(human.stdout).not.toContain(stored.token);
   }, 90_000);
+
+  it('stops cleanly on Ctrl-C while waiting for the browser', async () => {
+    await using stack = await startIdentityStack();
+    const env = { GATECTL_HOME: tempHome(), GATECTL_NO_KEYRING: '1' };
+    const child = spawnCli(['login', '--broker', stack.broker.url], { env });
+    const done = collect(child, undefined, 30_000);
+    await waitForStderr(child, /Open this URL/);
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/error: Interrupted \(SIGINT\)\n$/);
+    expect(r.stderr).not.toMatch(/\s+at .*\.js:\d+/);
+  }, 60_000);
+
+  it('reports a sign-in aborted in the browser without a stack trace', async () => {
+    await using stack = await startIdentityStack();
+    const env = { GATECTL_HOME: tempHome(), GATECTL_NO_KEYRING: '1' };
+    const child = spawnCli(['login', '--broker', stack.broker.url], { env });
+    const done = collect(child, undefined, 60_000);
+    const [, code, url] = await waitForStderr(
+      child,
+      /one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})\s+Open this URL to continue in your web browser: (\S+)/,
+    );
+    const browser = new TestBrowser();
+    let page = await browser.get(url!);
+    page = await browser.submit(page, { form: 'op.deviceInputForm', fill: { user_code: code! } });
+    page = await browser.submit(page, { form: 'op.deviceConfirmForm', button: 'Abort' });
+    expect(page.html).toContain('Sign-in aborted');
+    const r = await done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: the sign-in was denied in the browser');
+    expect(r.stderr).not.toMatch(/\s+at .*\.js:\d+/);
+  }, 60_000);
 });
 
 function plain(r: { stdout: string; stderr: string }): string {

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { exchangeIdToken, storedLoginFrom } from '../auth/broker-exchange.js';
 import { CredentialStore, type StoredLogin } from '../auth/credential-store.js';
+import { withFileLock } from '../auth/file-lock.js';
 import { idpConfiguration, refreshIdToken } from '../auth/idp-client.js';
 import { BrokerClient, type TokenSource } from './broker-client.js';
 import { configDir, resolveBroker } from './config.js';
@@ -70,22 +72,37 @@ function storedSession(
     renewing ??= (async () => {
       if (!login.refresh_token || !login.issuer || !login.client_id) return null;
       try {
-        const config = await idpConfiguration(login.issuer, login.client_id);
-        const fresh = await refreshIdToken(config, login.refresh_token);
-        const exchanged = await exchangeIdToken(ctx, login.broker, fresh.idToken);
-        login = storedLoginFrom(login.broker, exchanged, {
-          refreshToken: fresh.refreshToken ?? login.refresh_token,
-          issuer: login.issuer,
-          clientId: login.client_id,
-        });
-        await store.save(profile, login, { notice: false });
-        return login.token;
+        return await withFileLock(
+          join(configDir(ctx.io.env), `renew-${encodeURIComponent(profile)}.lock`),
+          () => refresh(),
+          { signal: ctx.signal },
+        );
       } catch (err) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
         throw new NotLoggedInError(SESSION_EXPIRED_MESSAGE, { code: 'session_expired', cause: err });
       }
     })();
     return renewing;
+  };
+  const refresh = async (): Promise<string> => {
+    // Another gatectl process may have renewed while this one waited for the lock: take its
+    // result, and above all its rotated refresh token (the one in memory may be spent already).
+    const current = await store.load(profile);
+    if (current && current.login.token !== login.token) {
+      login = current.login;
+      if (Date.parse(login.expires_at) - ctx.now().getTime() > RENEW_MARGIN_MS) return login.token;
+    }
+    if (!login.refresh_token || !login.issuer || !login.client_id) throw new Error('no refresh token');
+    const config = await idpConfiguration(login.issuer, login.client_id);
+    const fresh = await refreshIdToken(config, login.refresh_token);
+    const exchanged = await exchangeIdToken(ctx, login.broker, fresh.idToken);
+    login = storedLoginFrom(login.broker, exchanged, {
+      refreshToken: fresh.refreshToken ?? login.refresh_token,
+      issuer: login.issuer,
+      clientId: login.client_id,
+    });
+    await store.save(profile, login, { notice: false });
+    return login.token;
   };
   return {
     origin: location,

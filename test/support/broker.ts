@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import type { BrokerIdentity } from '../../src/auth/broker-token.js';
 import { loadConfig } from '../../src/broker/config/load.js';
@@ -24,7 +25,7 @@ export interface TestBroker {
  */
 export async function startTestBroker(
   config: BrokerConfigInput,
-  options: { env?: NodeJS.ProcessEnv } = {},
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger } = {},
 ): Promise<TestBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'gatectl-broker-'));
   const configFile = join(dir, 'broker.yaml');
@@ -34,7 +35,10 @@ export async function startTestBroker(
   );
   const loaded = loadConfig(configFile, { env: { ...process.env, ...options.env } });
   const logLevel = process.env.GATECTL_TEST_LOG ? 'debug' : 'silent';
-  const broker = await startBroker({ loaded, logger: createLogger(logLevel, process.stderr) });
+  const broker = await startBroker({
+    loaded,
+    logger: options.logger ?? createLogger(logLevel, process.stderr),
+  });
   const close = async () => {
     await broker.close();
     rmSync(dir, { recursive: true, force: true });

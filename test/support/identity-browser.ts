@@ -60,7 +60,10 @@ export class TestBrowser {
     });
   }
 
-  async #navigate(url: string, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<Page> {
+  async #navigate(
+    url: string,
+    init: { method: string; body?: string; headers?: Record<string, string> },
+  ): Promise<Page> {
     let current = url;
     let request = init;
     for (let hops = 0; hops < 20; hops++) {
@@ -121,7 +124,9 @@ function decodeEntities(s: string): string {
 }
 
 function text(html: string): string {
-  return decodeEntities(html.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
+  return decodeEntities(html.replace(/<[^>]*>/g, ''))
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export function parseForms(html: string): Form[] {
@@ -146,7 +151,13 @@ export function parseForms(html: string): Form[] {
       for (const b of html.matchAll(buttonRe))
         if (attr(b[1]!, 'form') === id)
           buttons.push({ name: attr(b[1]!, 'name'), value: attr(b[1]!, 'value'), text: text(b[2]!) });
-    forms.push({ id, action: attr(tag, 'action') ?? '', method: (attr(tag, 'method') ?? 'get').toLowerCase(), fields, buttons });
+    forms.push({
+      id,
+      action: attr(tag, 'action') ?? '',
+      method: (attr(tag, 'method') ?? 'get').toLowerCase(),
+      fields,
+      buttons,
+    });
   }
   return forms;
 }

@@ -134,7 +134,8 @@ async function auditFailure(
     outcome: 'failure',
     origin: req.ip,
     resource: '/v1/auth/token',
-    data: { reason, credential: 'id_token', ...(issuer ? { issuer } : {}) },
+    // The issuer is unverified input here: kept for investigation, bounded in size.
+    data: { reason, credential: 'id_token', ...(issuer ? { issuer: issuer.slice(0, 256) } : {}) },
   });
 }
 

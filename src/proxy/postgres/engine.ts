@@ -144,6 +144,11 @@ class EngineSession {
           }
         }),
         log,
+        cancelUpstream: () => {
+          sendUpstreamCancel(upstream.cancelKey).catch((err: unknown) =>
+            log.warn({ err }, 'cancelling the running query failed'),
+          );
+        },
       });
       this.#relay = relay;
       const result = await relay.run(clientLeftover, upstream.leftover);

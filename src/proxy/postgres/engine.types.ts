@@ -50,10 +50,25 @@ export interface SessionEndInfo {
   bytesOut: number;
 }
 
-/** Callbacks through which the engine reports a session; the tunnel layer persists them. */
+/**
+ * Callbacks through which the engine reports a session; the tunnel layer persists them.
+ * A connection that carries a CancelRequest reports nothing.
+ */
 export interface SessionHooks {
+  /**
+   * Once the client proved the tunnel secret, before the engine logs in to the target (which
+   * waits for the returned promise; a rejection ends the connection with a generic FATAL).
+   */
   onStart(info: SessionStartInfo): void | Promise<void>;
+  /** One per simple Query (at its ReadyForQuery) or extended-protocol Execute (at its completion). */
   onStatement(event: StatementEvent): void;
+  /**
+   * Exactly once per StartupMessage connection, also when authentication failed (then without
+   * a preceding onStart). `reason` is one of `client terminated`, `client disconnected`,
+   * `authentication failed`, `upstream closed`, `upstream connection failed`,
+   * `grant ended: <signal.reason>`, `message too large`, `protocol violation`,
+   * `upstream protocol violation`, `internal error`, `rejected: <message>`.
+   */
   onEnd(info: SessionEndInfo): void | Promise<void>;
 }
 

@@ -13,6 +13,12 @@ export interface RelayOptions {
   maxMessageSize: number;
   tracker: StatementTracker;
   log: Logger;
+  /**
+   * Cancels whatever the backend is running. Called when the session ends while a query is in
+   * flight: a backend busy in pg_sleep or materialising a result does not notice that its
+   * socket closed until it next writes, which could be minutes later.
+   */
+  cancelUpstream: () => void;
 }
 
 export interface RelayResult {
@@ -59,23 +65,28 @@ export class Relay {
   readonly #upstream: Duplex;
   readonly #tracker: StatementTracker;
   readonly #log: Logger;
+  readonly #cancelUpstream: () => void;
   readonly #clientFramer: MessageFramer;
   readonly #serverFramer: MessageFramer;
   bytesIn = 0;
   bytesOut = 0;
   #ended = false;
   #clientTerminated = false;
+  /** Queries and Syncs sent whose ReadyForQuery has not come back: the backend is busy. */
+  #awaitingReady = 0;
   #serverSentFatal = false;
   #pendingFatal: { reason: string; error: ErrorFields } | null = null;
   #reason = '';
   #resolve: (r: RelayResult) => void = () => {};
   #clientClosed = false;
+  #upstreamGone = false;
 
   constructor(options: RelayOptions) {
     this.#client = options.client;
     this.#upstream = options.upstream;
     this.#tracker = options.tracker;
     this.#log = options.log;
+    this.#cancelUpstream = options.cancelUpstream;
     this.#clientFramer = new MessageFramer({ maxMessageSize: options.maxMessageSize, wants: CLIENT_TYPES });
     this.#serverFramer = new MessageFramer({ maxMessageSize: options.maxMessageSize, wants: SERVER_TYPES });
   }
@@ -182,7 +193,11 @@ export class Relay {
     const tracker = this.#tracker;
     try {
       switch (type) {
+        case Frontend.sync:
+          this.#awaitingReady++;
+          break;
         case Frontend.query:
+          this.#awaitingReady++;
           tracker.query(body.toString('utf8', 0, Math.max(0, body.length - 1)));
           break;
         case Frontend.parse: {
@@ -229,6 +244,7 @@ export class Relay {
           break;
         }
         case Backend.readyForQuery:
+          if (this.#awaitingReady > 0) this.#awaitingReady--;
           tracker.readyForQuery();
           break;
         case Backend.emptyQueryResponse:
@@ -257,6 +273,7 @@ export class Relay {
   };
 
   #onUpstreamClose = (): void => {
+    this.#upstreamGone = true;
     if (!this.#ended) {
       // The target's own FATAL (pg_terminate_backend, shutdown) has been relayed already.
       this.#end(
@@ -274,6 +291,7 @@ export class Relay {
     this.#ended = true;
     this.#reason = reason;
     this.#pendingFatal = null;
+    if (this.#awaitingReady > 0 && !this.#clientTerminated && !this.#upstreamGone) this.#cancelUpstream();
     // The backend must go away with the client: a destroyed socket makes its next send fail.
     this.#upstream.destroy();
     if (!this.#clientClosed) {

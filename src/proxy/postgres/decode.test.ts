@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { errorResponse } from './backend-messages.js';
+import { ByteWriter } from './byte-writer.js';
+import {
+  decodeBind,
+  decodeErrorFields,
+  decodeParse,
+  decodeSaslInitialResponse,
+  decodeStartupPacket,
+  rowsFromTag,
+} from './decode.js';
+import { ProtocolError } from './errors.js';
+import { cancelRequest, saslInitialResponse, sslRequest, startupMessage } from './frontend-messages.js';
+
+const body = (message: Buffer, headerSize = 5) => message.subarray(headerSize);
+
+describe('decoders', () => {
+  it('decodes startup, SSL and cancel packets', () => {
+    const startup = startupMessage(
+      new Map([
+        ['user', 'u'],
+        ['database', 'd'],
+      ]),
+    );
+    expect(decodeStartupPacket(body(startup, 4))).toEqual({
+      kind: 'startup',
+      major: 3,
+      minor: 0,
+      params: new Map([
+        ['user', 'u'],
+        ['database', 'd'],
+      ]),
+    });
+    expect(decodeStartupPacket(body(sslRequest(), 4))).toEqual({ kind: 'ssl' });
+    const key = Buffer.from([1, 2, 3, 4]);
+    expect(decodeStartupPacket(body(cancelRequest(42, key), 4))).toEqual({ kind: 'cancel', pid: 42, key });
+  });
+
+  it('refuses protocol 2 and truncated fields', () => {
+    const v2 = Buffer.alloc(4);
+    v2.writeInt32BE(2 << 16);
+    expect(() => decodeStartupPacket(v2)).toThrow(ProtocolError);
+    expect(() => decodeParse(Buffer.from('name-without-nul'))).toThrow(ProtocolError);
+  });
+
+  it('decodes Parse and Bind (skipping format codes)', () => {
+    const parse = new ByteWriter().cstring('s1').cstring('select $1, $2').int16(0).message(0x50);
+    expect(decodeParse(body(parse))).toEqual({ name: 's1', text: 'select $1, $2' });
+    const bind = new ByteWriter()
+      .cstring('p')
+      .cstring('s1')
+      .int16(2)
+      .int16(0)
+      .int16(1)
+      .int16(2)
+      .int32(1)
+      .bytes(Buffer.from('7'))
+      .int32(-1)
+      .int16(0)
+      .message(0x42);
+    expect(decodeBind(body(bind))).toEqual({ portal: 'p', statement: 's1', paramCount: 2 });
+  });
+
+  it('decodes error fields as the engine encodes them', () => {
+    const fields = decodeErrorFields(
+      body(errorResponse({ severity: 'FATAL', code: '28P01', message: 'nope' })),
+    );
+    expect(fields.get('V')).toBe('FATAL');
+    expect(fields.get('C')).toBe('28P01');
+    expect(fields.get('M')).toBe('nope');
+  });
+
+  it('decodes a SASLInitialResponse', () => {
+    expect(decodeSaslInitialResponse(body(saslInitialResponse('SCRAM-SHA-256', 'n,,n=,r=abc')))).toEqual({
+      mechanism: 'SCRAM-SHA-256',
+      data: 'n,,n=,r=abc',
+    });
+  });
+
+  it('reads row counts from command tags', () => {
+    expect(rowsFromTag('SELECT 5')).toBe(5);
+    expect(rowsFromTag('INSERT 0 3')).toBe(3);
+    expect(rowsFromTag('COPY 200000')).toBe(200000);
+    expect(rowsFromTag('BEGIN')).toBeNull();
+    expect(rowsFromTag('CREATE TABLE')).toBeNull();
+  });
+});
