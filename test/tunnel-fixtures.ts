@@ -15,6 +15,8 @@ export interface TunnelWorld {
   cliBrokerUrl: string;
   /** Every byte the broker sent to a CLI (HTTP answers and WebSocket frames). */
   received(): Buffer;
+  /** The broker's log so far (with `captureBrokerLog`). */
+  brokerLog(): string;
   /** Output of every CLI run so far. */
   cliOutput: string[];
   token(id: string, groups?: string[]): Promise<string>;
@@ -71,6 +73,8 @@ export async function startTunnelWorld(
   options: {
     pg?: TestPostgresOptions;
     targets?: (address: string) => BrokerConfigInput['targets'];
+    /** Collect the broker's debug log (it goes to this process's stderr) for inspection. */
+    captureBrokerLog?: boolean;
     /** Serve the broker over HTTPS with this certificate and key (PEM files). */
     tls?: { cert: string; key: string };
   } = {},
@@ -91,6 +95,22 @@ export async function startTunnelWorld(
     },
     ...(options.targets?.(address) ?? []),
   ];
+  const brokerLog: string[] = [];
+  let restoreStderr = () => {};
+  if (options.captureBrokerLog) {
+    const previous = process.env.GATECTL_TEST_LOG;
+    const write = process.stderr.write;
+    process.env.GATECTL_TEST_LOG = '1';
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      brokerLog.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    }) as typeof process.stderr.write;
+    restoreStderr = () => {
+      process.stderr.write = write;
+      if (previous === undefined) delete process.env.GATECTL_TEST_LOG;
+      else process.env.GATECTL_TEST_LOG = previous;
+    };
+  }
   const broker = await startTestBroker(
     { targets, ...(options.tls ? { tls: options.tls } : {}) },
     { env: { APP_DB_PASSWORD: upstreamPassword } },
@@ -110,6 +130,7 @@ export async function startTunnelWorld(
     cliBrokerUrl: proxy.url,
     received: proxy.received,
     cliOutput,
+    brokerLog: () => brokerLog.join(''),
     token,
     cliEnv,
     async cli(identity, args, opts = {}) {
@@ -124,6 +145,7 @@ export async function startTunnelWorld(
       await proxy.close();
       await broker.close();
       await pg.stop();
+      restoreStderr();
     },
   };
 }

@@ -60,6 +60,7 @@ beforeAll(async () => {
   // The restartable server's role gets the same password, so one broker env serves both targets.
   let password = '';
   w = await startTunnelWorld({
+    captureBrokerLog: true,
     targets: (address) => [
       {
         name: 'db-small',
@@ -265,5 +266,9 @@ describe('tunnel sessions end cleanly', () => {
     expect(await openSessions(w)).toBe(0);
     expect(await childrenOf(process.pid)).toEqual([]);
     expect(w.received().includes(Buffer.from(w.upstreamPassword))).toBe(false);
+    // Nor the broker's own log, which saw every failure above at debug level.
+    const log = w.brokerLog();
+    expect(log).toContain('"tunnel_id"');
+    expect(log).not.toContain(w.upstreamPassword);
   });
 });
