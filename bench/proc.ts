@@ -45,6 +45,7 @@ process.on('exit', () => {
  * harness, which then stops every child and its descendants (e.g. what `gatectl exec` started).
  */
 export function spawnTracked(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  if (tearingDown) throw new CommandError('stopping', 'the benchmark is stopping');
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: true });
   children.add(child);
   child.on('exit', () => children.delete(child));
