@@ -30,6 +30,13 @@ export function luhnValid(pan: string): boolean {
   return luhnComplete(pan.slice(0, -1)) === pan;
 }
 
+/** The 1 000 distinct card numbers of `payments`; row `id` carries number `id % 1000`. */
+export function benchPans(): string[] {
+  return Array.from({ length: 1000 }, (_, i) =>
+    luhnComplete(`4111${String(100000000 + i * 7919).padStart(11, '0')}`),
+  );
+}
+
 /** Creates `payments` (2 000 000 rows) from 1 000 distinct valid card numbers. */
 export async function createCopyTable(env: NodeJS.ProcessEnv): Promise<void> {
   const pans: string[] = [];
@@ -82,4 +89,16 @@ export async function copyDirect(env: NodeJS.ProcessEnv): Promise<number> {
   const result = await run('psql', copyPsqlArgs(), { env, timeoutMs: 600_000 });
   checkCopyOutput(result);
   return result.wallMs;
+}
+
+/**
+ * Whether a card number read through the tunnel arrives masked (DESIGN §5.4), so the report says
+ * if the tunnel rows were measured with masking doing its work. Only the verdict is kept, never
+ * the value.
+ */
+export function maskedInOutput(stdout: string, expectedPan: string): boolean {
+  const value = stdout.trim();
+  if (value === expectedPan) return false;
+  if (value.length === 0) throw new CommandError('rows', 'no value came back');
+  return true;
 }

@@ -199,6 +199,9 @@ export function renderReport(results: BenchResults): string {
   out.push(
     `gatectl exec -- true (median of ${s.execRuns}): ${outcomeCell(results.execTrue, (v) => `${fmt(v.medianMs, 0)} ms`)}`,
   );
+  out.push(
+    `card numbers through the tunnel: ${outcomeCell(results.maskingThroughTunnel, (masked) => (masked ? 'masked' : 'NOT masked'))}`,
+  );
   for (const path of ['direct', 'gatectl'] as const) {
     out.push(
       `${s.connections} connections × ${s.queriesPerConnection} queries, ${PATH_LABELS[path]}: ${outcomeCell(
@@ -251,6 +254,7 @@ function collectFailures(results: BenchResults): string[] {
     for (const [path, o] of Object.entries(byPath)) add(`pgbench ${config} ${path}`, o);
   for (const [path, o] of Object.entries(results.copy)) add(`copy ${path}`, o);
   add('exec true', results.execTrue);
+  add('masking check', results.maskingThroughTunnel);
   for (const [path, o] of Object.entries(results.concurrency)) add(`concurrency ${path}`, o);
   return failures;
 }

@@ -60,6 +60,8 @@ export interface BenchResults {
   pgbench: Record<string, Record<BenchPath, Outcome<PgbenchResult>>>;
   copy: Record<'direct' | 'relay' | 'gatectl', Outcome<TimingSeries>>;
   execTrue: Outcome<TimingSeries>;
+  /** Whether a card number read through the tunnel arrived masked (informational). */
+  maskingThroughTunnel: Outcome<boolean>;
   concurrency: { direct: Outcome<ConcurrencyResult>; gatectl: Outcome<ConcurrencyResult> };
   /** Ratios against the targets. */
   targets: TargetCheck[];

@@ -3,7 +3,15 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { type BenchBroker, startBenchBroker } from './broker.js';
 import { runConcurrency } from './concurrency.js';
-import { COPY_ROWS, checkCopyOutput, copyDirect, copyPsqlArgs, createCopyTable } from './copy.js';
+import {
+  benchPans,
+  COPY_ROWS,
+  checkCopyOutput,
+  copyDirect,
+  copyPsqlArgs,
+  createCopyTable,
+  maskedInOutput,
+} from './copy.js';
 import { gatectlExec, parseTimed, timedCommand } from './gatectl.js';
 import { initPgbench, PGBENCH_CONFIGS, pgbenchArgs, pgbenchOutcome, runPgbench } from './pgbench.js';
 import { startPgbouncer } from './pgbouncer.js';
@@ -166,6 +174,25 @@ async function main(): Promise<number> {
       : { status: 'ok', value: { runsMs: copyRuns[path], medianMs: median(copyRuns[path]) } };
   const copy = { direct: series('direct'), relay: series('relay'), gatectl: series('gatectl') };
 
+  progress('masking check through the tunnel');
+  const maskingThroughTunnel = await measure('masking check', () =>
+    viaGatectl(async (b) => {
+      const result = await gatectlExec(b, [
+        'psql',
+        '-X',
+        '-A',
+        '-t',
+        '-c',
+        'select pan from payments where id = 1',
+      ]);
+      if (result.code !== 0)
+        throw new CommandError('exit', `exit ${result.code ?? result.signal}: ${tail(result.stderr)}`, {
+          result,
+        });
+      return maskedInOutput(result.stdout, benchPans()[1]!);
+    }),
+  );
+
   progress(`gatectl exec -- true × ${settings.execRuns}`);
   const execTrue = await measure('exec true', () =>
     viaGatectl(async (b) => {
@@ -227,6 +254,7 @@ async function main(): Promise<number> {
     pgbench,
     copy,
     execTrue,
+    maskingThroughTunnel,
     concurrency,
   };
   const results: BenchResults = { ...raw, ...evaluate(raw) };
