@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import type { CommandContext, CommandModule } from './context.js';
 import { CliError, ExitCode } from './errors.js';
 import { systemStreams } from './io/streams.js';
@@ -57,11 +57,17 @@ export async function main(argv: string[]): Promise<void> {
     };
     exitCode = (await mod.run(ctx, options, args)) ?? ExitCode.ok;
   });
-  program.exitOverride();
-  program.configureOutput({
-    writeOut: (s) => io.stdout.write(s),
-    writeErr: (s) => io.stderr.write(s),
-  });
+  // Subcommands copy these settings when they are created, so apply them to the whole tree:
+  // otherwise a usage mistake in a subcommand exits the process with commander's code 1.
+  const configure = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+    for (const sub of cmd.commands) configure(sub);
+  };
+  configure(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

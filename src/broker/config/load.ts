@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { Secret } from '../../lib/secret.js';
 import { type BrokerConfig, brokerConfig, type SecretRef } from './schema.js';
@@ -26,7 +26,8 @@ export class ConfigError extends Error {
 }
 
 export function formatIssue(i: ConfigIssue): string {
-  return `${i.file}:${i.line}:${i.column}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+  const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file;
+  return `${where}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -50,42 +51,27 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Parses, validates and resolves secrets; throws ConfigError (never a raw YAML or zod error). */
+/**
+ * Parses, validates and resolves secrets; throws one ConfigError listing every mistake it
+ * found (never a raw YAML or zod error).
+ */
 export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
-  const config = loadConfigFile(file);
-  return withSecrets(config, file, options);
+  const parsed = parseConfigText(readConfigText(file), file);
+  if (parsed.config) return withSecrets(parsed.config, file, options, parsed);
+  // The schema failed: still report every secret that cannot be resolved, so one run of
+  // `broker check` shows all mistakes. Nothing from these resolutions is kept.
+  const secretIssues = parsed.raw === undefined ? [] : resolveAll(parsed.raw, file, options, parsed).issues;
+  throw new ConfigError(sortIssues(dedupe([...parsed.issues, ...secretIssues])));
 }
 
 /** Resolves every secret reference in a parsed config, collecting all failures into one ConfigError. */
-export function withSecrets(config: BrokerConfig, file: string, options: LoadOptions = {}): LoadedConfig {
-  const resolved = new WeakMap<object, Secret>();
-  const issues: ConfigIssue[] = [];
-  const visit = (value: unknown, path: PropertyKey[]) => {
-    if (Array.isArray(value)) {
-      for (const [i, v] of value.entries()) visit(v, [...path, i]);
-    } else if (value && typeof value === 'object') {
-      const keys = Object.keys(value);
-      if (
-        keys.length === 1 &&
-        (keys[0] === 'env' || keys[0] === 'file') &&
-        typeof (value as Record<string, unknown>)[keys[0]] === 'string'
-      ) {
-        try {
-          resolved.set(
-            value,
-            resolveSecret(value as SecretRef, { file, path: formatPath(path), env: options.env }),
-          );
-        } catch (err) {
-          if (err instanceof ConfigError)
-            issues.push(...err.issues.map((i) => ({ ...i, ...lineOf(file, path) })));
-          else throw err;
-        }
-        return;
-      }
-      for (const [k, v] of Object.entries(value)) visit(v, [...path, k]);
-    }
-  };
-  visit(config, []);
+export function withSecrets(
+  config: BrokerConfig,
+  file: string,
+  options: LoadOptions = {},
+  source?: ParsedSource,
+): LoadedConfig {
+  const { resolved, issues } = resolveAll(config, file, options, source);
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     file,
@@ -98,27 +84,79 @@ export function withSecrets(config: BrokerConfig, file: string, options: LoadOpt
   };
 }
 
-function lineOf(file: string, path: PropertyKey[]): { line: number; column: number } {
-  try {
-    const lc = new LineCounter();
-    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lc });
-    const { node, keyNode } = nodeAt(doc.contents, path);
-    const r = (keyNode ?? node)?.range;
-    if (r) {
-      const p = lc.linePos(r[0]);
-      return { line: p.line, column: p.col };
-    }
-  } catch {
-    // The file was readable a moment ago; without it the issue keeps line 0.
-  }
-  return { line: 0, column: 0 };
+/** The YAML document a config came from, for locating keys. */
+export interface ParsedSource {
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
 }
 
-/** Parses and validates a config file; throws ConfigError (never a raw YAML or zod error). */
-export function loadConfigFile(file: string): BrokerConfig {
-  let text: string;
+function isSecretRef(value: object): value is SecretRef {
+  const keys = Object.keys(value);
+  return (
+    keys.length === 1 &&
+    (keys[0] === 'env' || keys[0] === 'file') &&
+    typeof (value as Record<string, unknown>)[keys[0]] === 'string'
+  );
+}
+
+function resolveAll(
+  config: unknown,
+  file: string,
+  options: LoadOptions,
+  source?: ParsedSource,
+): { resolved: WeakMap<object, Secret>; issues: ConfigIssue[] } {
+  const resolved = new WeakMap<object, Secret>();
+  const issues: ConfigIssue[] = [];
+  const src = source ?? readSource(file);
+  const visit = (value: unknown, path: PropertyKey[]) => {
+    if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) visit(v, [...path, i]);
+    } else if (value && typeof value === 'object') {
+      if (isSecretRef(value)) {
+        try {
+          resolved.set(value, resolveSecret(value, { file, path: formatPath(path), env: options.env }));
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          // The line of the key that holds the reference, e.g. `password:`.
+          const pos = src ? positionOf(src, path) : { line: 0, column: 0 };
+          issues.push(...err.issues.map((i) => ({ ...i, ...pos })));
+        }
+        return;
+      }
+      for (const [k, v] of Object.entries(value)) visit(v, [...path, k]);
+    }
+  };
+  visit(config, []);
+  return { resolved, issues };
+}
+
+function readSource(file: string): ParsedSource | undefined {
   try {
-    text = readFileSync(file, 'utf8');
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter });
+    return { doc, lineCounter };
+  } catch {
+    // The file was readable a moment ago; without it the issue keeps line 0.
+    return undefined;
+  }
+}
+
+function positionOf(src: ParsedSource, path: readonly PropertyKey[]): { line: number; column: number } {
+  const { node, keyNode } = nodeAt(src.doc.contents, path);
+  const r = (keyNode ?? node)?.range ?? parentRange(src.doc.contents, path);
+  if (!r) return { line: 1, column: 1 };
+  const p = src.lineCounter.linePos(r[0]);
+  return { line: p.line, column: p.col };
+}
+
+/** Parses and validates a config file without resolving secrets; throws ConfigError. */
+export function loadConfigFile(file: string): BrokerConfig {
+  return parseConfig(readConfigText(file), file);
+}
+
+function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new ConfigError([
@@ -131,30 +169,115 @@ export function loadConfigFile(file: string): BrokerConfig {
       },
     ]);
   }
-  return parseConfig(text, file);
 }
 
 export function parseConfig(text: string, file = '<config>'): BrokerConfig {
+  const parsed = parseConfigText(text, file);
+  if (parsed.config) return parsed.config;
+  throw new ConfigError(parsed.issues);
+}
+
+interface ParsedConfig extends ParsedSource {
+  /** The plain data of the document, when it parsed as YAML. */
+  raw?: unknown;
+  config?: BrokerConfig;
+  issues: ConfigIssue[];
+}
+
+function parseConfigText(text: string, file: string): ParsedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return {
-          file,
-          line: pos.line,
-          column: pos.col,
-          path: '',
-          message: `YAML syntax error: ${e.message.split('\n')[0]}`,
-        };
-      }),
-    );
+    // Later YAML errors are usually echoes of the first; one precise message helps more.
+    const e = doc.errors[0]!;
+    const pos = lineCounter.linePos(e.pos[0]);
+    const issue: ConfigIssue = {
+      file,
+      line: pos.line,
+      column: pos.col,
+      path: formatPath(pathAtOffset(doc.contents, e.pos[0], e.code === 'DUPLICATE_KEY')),
+      message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+    };
+    return { doc, lineCounter, issues: [issue] };
   }
   const raw = doc.toJS() ?? {};
   const result = brokerConfig.safeParse(raw);
-  if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((issue) => toIssue(issue, doc.contents, lineCounter, file)));
+  if (result.success) return { doc, lineCounter, raw, config: result.data, issues: [] };
+  const issues = result.error.issues.map((issue) => toIssue(issue, doc.contents, lineCounter, file));
+  // The schema checks duplicate names only once every target is valid; report them regardless.
+  issues.push(...duplicateTargetNames(raw, doc.contents, lineCounter, file));
+  return { doc, lineCounter, raw, issues: sortIssues(dedupe(issues)) };
+}
+
+function duplicateTargetNames(raw: unknown, root: unknown, lc: LineCounter, file: string): ConfigIssue[] {
+  const targets = (raw as { targets?: unknown })?.targets;
+  if (!Array.isArray(targets)) return [];
+  const seen = new Map<string, number>();
+  const out: ConfigIssue[] = [];
+  targets.forEach((t, i) => {
+    const name = (t as { name?: unknown })?.name;
+    if (typeof name !== 'string') return;
+    const first = seen.get(name);
+    if (first === undefined) {
+      seen.set(name, i);
+      return;
+    }
+    const path = ['targets', i, 'name'];
+    const { node } = nodeAt(root, path);
+    const pos = node?.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
+    out.push({
+      file,
+      line: pos.line,
+      column: pos.col,
+      path: formatPath(path),
+      message: `duplicate target name "${name}" (first defined at targets[${first}])`,
+    });
+  });
+  return out;
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\0${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** The key path of the deepest mapping entry that holds `offset` (for YAML syntax errors). */
+function pathAtOffset(root: unknown, offset: number, keyItself: boolean): PropertyKey[] {
+  const path: PropertyKey[] = [];
+  let cur = root as Node | null | undefined;
+  const within = (n: unknown) => {
+    const r = (n as Node | null | undefined)?.range;
+    return r ? offset >= r[0] && offset <= r[2] : false;
+  };
+  for (;;) {
+    if (isMap(cur)) {
+      // The last key that starts before the error owns it: a broken value often has no range.
+      // A key that starts at the error is part of the mistake, unless the key itself is wrong.
+      let next: { key: unknown; value: unknown } | undefined;
+      for (const pair of cur.items) {
+        const kr = (pair.key as Node | null)?.range;
+        if (kr && (kr[0] < offset || (keyItself && kr[0] === offset))) next = pair;
+      }
+      if (!next) return path;
+      path.push(String((next.key as { value?: unknown }).value));
+      if (!within(next.value)) return path;
+      cur = next.value as Node;
+    } else if (isSeq(cur)) {
+      const i = cur.items.findIndex((it) => within(it));
+      if (i < 0) return path;
+      path.push(i);
+      cur = cur.items[i] as Node;
+    } else return path;
+  }
 }
 
 function toIssue(issue: z.core.$ZodIssue, root: unknown, lc: LineCounter, file: string): ConfigIssue {

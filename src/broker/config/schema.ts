@@ -16,7 +16,9 @@ export type SecretRef = z.infer<typeof secretRef>;
 
 export const duration = z
   .string({ error: 'expected a duration such as 30m, 1h or 2d' })
-  .refine((s) => parseDuration(s) !== null, { message: 'expected a duration such as 30m, 1h or 2d' })
+  .refine((s) => parseDuration(s) !== null, {
+    error: (issue) => `expected a duration such as 30m, 1h or 2d, got ${JSON.stringify(issue.input)}`,
+  })
   .transform((s) => parseDuration(s)!);
 
 export const listenAddress = z.string().refine(
@@ -46,6 +48,8 @@ export const machineIssuer = z.strictObject({
   /** Template over claims, e.g. `ci:{repository}`. */
   identity: z.string().min(1),
   groups: z.array(groupRule).default([]),
+  /** A claim whose values are taken as groups as they are, in addition to the rules (dev issuers). */
+  groups_claim: z.string().optional(),
 });
 
 export const oidc = z.strictObject({
@@ -70,6 +74,10 @@ const statementRule = z.strictObject({
 });
 
 const maskMode = z.enum(['show_last4', 'redact', 'none']);
+
+function bothNumbers(a: unknown, b: unknown): boolean {
+  return typeof a === 'number' && typeof b === 'number';
+}
 
 export const postgresTarget = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
@@ -103,7 +111,8 @@ export const postgresTarget = z.strictObject({
       max_duration: duration.prefault('4h'),
       default_duration: duration.prefault('1h'),
     })
-    .refine((a) => a.default_duration <= a.max_duration, {
+    // Only meaningful once both durations parsed; otherwise their own errors say enough.
+    .refine((a) => !bothNumbers(a.default_duration, a.max_duration) || a.default_duration <= a.max_duration, {
       message: 'default_duration must not exceed max_duration',
       path: ['default_duration'],
     }),

@@ -34,8 +34,14 @@ export interface GrantView {
   end_reason: string | null;
   approvals_required: number;
   decisions: GrantDecisionView[];
-  /** Whether the caller may approve or deny it. */
+  /** Groups whose members may approve (or revoke) it. */
+  approver_groups?: string[];
+  /** Who revoked it, when `state` is `revoked`. */
+  revoked_by?: string | null;
+  /** Whether the caller may approve or deny it (pending, not theirs, an approver who has not decided yet). */
   can_decide?: boolean;
+  /** Whether the caller may revoke it (approved; the holder or an approver). */
+  can_revoke?: boolean;
 }
 
 /** Channel on which every change of a grant's state is announced, payload = grant id. */

@@ -1,9 +1,11 @@
 import type { BrokerTokenClaims } from '../../auth/broker-token.js';
 import { newId } from '../../lib/ids.js';
 import type { GrantsTable } from '../../store/schema.types.js';
+import { createApprovalRequest } from '../approvals/requests.js';
 import type { TargetConfig } from '../config/schema.js';
 import type { BrokerContext } from '../context.js';
 import { HttpError } from '../http-error.js';
+import { notifyGrant } from '../notify.js';
 import { GRANT_CHANNEL, type GrantView } from './grant.types.js';
 
 export type GrantRow = GrantsTable;
@@ -89,25 +91,18 @@ export async function requestGrant(
   const automatic = isAutomatic(target, me.groups);
   let requestId: string | null = null;
   if (!automatic) {
-    requestId = newId('ar');
-    await ctx.store.db
-      .insertInto('approval_requests')
-      .values({
-        id: requestId,
-        kind: 'grant',
-        target: target.name,
-        requester: me.id,
-        requester_groups: JSON.stringify(me.groups),
-        reason: req.reason ?? null,
-        subject: JSON.stringify({ grant_id: id, duration_ms: duration }),
-        state: 'pending',
-        min_approvals: target.access.approval!.min_approvals,
-        approver_groups: JSON.stringify(target.access.approval!.approvers),
-        created_at: now,
-        expires_at: now + ctx.config.approvals.request_ttl,
-        decided_at: null,
-      })
-      .execute();
+    const approval = target.access.approval!;
+    const request = await createApprovalRequest(ctx, {
+      kind: 'grant',
+      target: target.name,
+      requester: me.id,
+      requesterGroups: me.groups,
+      reason: req.reason ?? null,
+      subject: { grant_id: id, duration_ms: duration },
+      minApprovals: approval.min_approvals,
+      approverGroups: approval.approvers,
+    });
+    requestId = request.id;
   }
   const row: GrantRow = {
     id,
@@ -133,6 +128,7 @@ export async function requestGrant(
     data: { grant_id: id, reason: req.reason ?? null, duration_ms: duration, groups: me.groups },
   });
   await announce(ctx, id);
+  notifyGrant(ctx, automatic ? 'grant.auto_approved' : 'grant.requested', await grantView(ctx, row), me.id);
   return row;
 }
 
@@ -196,11 +192,45 @@ export async function grantView(
     approvals_required: request?.min_approvals ?? 0,
     decisions,
   };
+  view.approver_groups = request ? approverGroups : targetApprovers(ctx, row.target);
+  view.revoked_by = row.revoked_by;
   if (viewer) {
     view.can_decide =
       row.state === 'pending' &&
       viewer.id !== row.identity &&
-      approverGroups.some((g) => viewer.groups.includes(g));
+      approverGroups.some((g) => viewer.groups.includes(g)) &&
+      !decisions.some((d) => d.approver === viewer.id);
+    view.can_revoke = row.state === 'approved' && mayRevoke(ctx, row, viewer, approverGroups);
   }
   return view;
+}
+
+/** The approver groups the target's policy names today (empty when grants are automatic). */
+export function targetApprovers(ctx: BrokerContext, targetName: string): string[] {
+  return ctx.config.targets.find((t) => t.name === targetName)?.access.approval?.approvers ?? [];
+}
+
+/**
+ * Who may see a grant: its holder, and members of the approver groups of its request or of its
+ * target. Everyone else gets a 404, as if it did not exist.
+ */
+export function mayView(
+  ctx: BrokerContext,
+  row: GrantRow,
+  viewer: Pick<BrokerTokenClaims, 'id' | 'groups'>,
+  requestApprovers: readonly string[] = [],
+): boolean {
+  if (row.identity === viewer.id) return true;
+  const groups = [...requestApprovers, ...targetApprovers(ctx, row.target)];
+  return groups.some((g) => viewer.groups.includes(g));
+}
+
+/** The holder may give a grant up; approvers (of the request or the target) may take it away. */
+export function mayRevoke(
+  ctx: BrokerContext,
+  row: GrantRow,
+  viewer: Pick<BrokerTokenClaims, 'id' | 'groups'>,
+  requestApprovers: readonly string[] = [],
+): boolean {
+  return mayView(ctx, row, viewer, requestApprovers);
 }
