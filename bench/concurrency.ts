@@ -19,6 +19,8 @@ export interface ConcurrencyResult {
     rssBeforeKb: number;
     rssOpenKb: number;
     rssMaxSampledKb: number;
+    /** RSS a second after every connection was closed (a leak shows here). */
+    rssAfterKb: number;
     hwmBeforeKb: number;
     hwmAfterKb: number;
     /** (RSS with all connections open − RSS before) / connections. */
@@ -133,6 +135,8 @@ export async function runConcurrency(options: {
       'exit',
       `exit ${exit.code ?? exit.signal} without a report: ${tail(stderr || stdout)}${broker ? ` | broker: ${broker.logTail()}` : ''}`,
     );
+  // Give the broker a moment to finish the sessions the child just closed.
+  if (broker) await new Promise((r) => setTimeout(r, 1_000));
   const after = broker?.memory();
   const result: ConcurrencyResult = {
     connections: options.connections,
@@ -152,6 +156,7 @@ export async function runConcurrency(options: {
       rssBeforeKb: before.rssKb,
       rssOpenKb,
       rssMaxSampledKb,
+      rssAfterKb: after.rssKb,
       hwmBeforeKb: before.hwmKb,
       hwmAfterKb: after.hwmKb,
       growthPerConnectionKb: (rssOpenKb - before.rssKb) / options.connections,

@@ -120,7 +120,7 @@ export function evaluate(
       target: '<= 100',
       pass: ok ? growth <= 100 : null,
       note: ok
-        ? `RSS ${c!.broker!.rssBeforeKb} → ${c!.broker!.rssOpenKb} kB, HWM ${c!.broker!.hwmAfterKb} kB`
+        ? `RSS ${c!.broker!.rssBeforeKb} → ${c!.broker!.rssOpenKb} kB with all open, ${c!.broker!.rssAfterKb} kB after closing, HWM ${c!.broker!.hwmAfterKb} kB`
         : c
           ? 'broker memory was not sampled while the connections were open'
           : whyMissing(results.concurrency.gatectl),
