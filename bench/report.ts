@@ -245,7 +245,8 @@ export function renderReport(results: BenchResults): string {
   return `${out.join('\n')}\n`;
 }
 
-function collectFailures(results: BenchResults): string[] {
+/** Every measurement that failed, as `name: failed: error`. */
+export function collectFailures(results: BenchResults): string[] {
   const failures: string[] = [];
   const add = (name: string, o: Outcome<unknown> | undefined) => {
     if (o?.status === 'failed') failures.push(`${name}: failed: ${o.error}`);

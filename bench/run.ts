@@ -18,7 +18,7 @@ import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
 import { CommandError, run, tail, teardownAll, which } from './proc.js';
 import { startRelayChain } from './relay.js';
-import { evaluate, median, renderReport } from './report.js';
+import { collectFailures, evaluate, median, renderReport } from './report.js';
 import type { BenchPath, BenchResults, Outcome, TimingSeries } from './results.types.js';
 
 /**
@@ -30,6 +30,9 @@ import type { BenchPath, BenchResults, Outcome, TimingSeries } from './results.t
  * Knobs (environment): BENCH_SECONDS (pgbench duration per row, default 10), BENCH_SCALE (pgbench
  * scale, 10), BENCH_COPY_RUNS (3), BENCH_EXEC_RUNS (15), BENCH_CONNECTIONS (500),
  * BENCH_QUERIES (20), BENCH_RESULTS (output file).
+ *
+ * Exit code: 0 when every row was measured (whether or not it meets its target), 1 when a row
+ * failed or the harness could not start.
  */
 
 const RESULTS_FILE = process.env.BENCH_RESULTS ?? resolve(import.meta.dirname, '../../bench/results.json');
@@ -263,7 +266,8 @@ async function main(): Promise<number> {
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(renderReport(results));
   progress(`results written to ${RESULTS_FILE}`);
-  return 0;
+  // A target that is missed is a result; a row that could not be measured is a failed run.
+  return collectFailures(results).length > 0 ? 1 : 0;
 }
 
 let interrupted = false;
