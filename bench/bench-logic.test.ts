@@ -51,6 +51,7 @@ describe('card numbers', () => {
   it('tells a masked value from the original', () => {
     expect(maskedInOutput('4111111111111111\n', '4111111111111111')).toBe(false);
     expect(maskedInOutput('************1111\n', '4111111111111111')).toBe(true);
+    expect(maskedInOutput('tunnel ready\n4111111111111111\n', '4111111111111111')).toBe(false);
     expect(() => maskedInOutput('\n', '4111111111111111')).toThrow();
   });
 });
