@@ -1,0 +1,98 @@
+import { CommandError, type RunResult, run, tail } from './proc.js';
+
+export const PGBENCH_CONFIGS = [
+  { name: 'c1-simple', clients: 1, threads: 1, mode: 'simple' },
+  { name: 'c1-extended', clients: 1, threads: 1, mode: 'extended' },
+  { name: 'c8-simple', clients: 8, threads: 2, mode: 'simple' },
+  { name: 'c8-extended', clients: 8, threads: 2, mode: 'extended' },
+] as const;
+export type PgbenchConfig = (typeof PGBENCH_CONFIGS)[number];
+
+export interface PgbenchResult {
+  tps: number;
+  /** pgbench's "latency average", in milliseconds. */
+  latencyMs: number;
+  transactions: number;
+  failed: number;
+}
+
+/** The select-only run's arguments (the connection comes from PG* variables). */
+export function pgbenchArgs(config: PgbenchConfig, seconds: number): string[] {
+  return [
+    '-n', // no vacuum: tables were vacuumed after -i, and the tunnelled role may not own them
+    '-S',
+    '-M',
+    config.mode,
+    '-c',
+    String(config.clients),
+    '-j',
+    String(config.threads),
+    '-T',
+    String(seconds),
+  ];
+}
+
+/**
+ * Reads pgbench's summary. Version 15 prints e.g.
+ *   number of transactions actually processed: 81234
+ *   number of failed transactions: 0 (0.000%)
+ *   latency average = 0.123 ms
+ *   tps = 8123.456789 (without initial connection time)
+ */
+export function parsePgbench(output: string): PgbenchResult {
+  const num = (re: RegExp) => {
+    const m = re.exec(output);
+    return m ? Number(m[1]) : Number.NaN;
+  };
+  const tps = num(/^tps = ([\d.]+)/m);
+  const latencyMs = num(/^latency average = ([\d.]+) ms/m);
+  const transactions = num(/^number of transactions actually processed: (\d+)/m);
+  const failedMatch = /^number of failed transactions: (\d+)/m.exec(output);
+  if (!Number.isFinite(tps) || !Number.isFinite(latencyMs) || !Number.isFinite(transactions))
+    throw new CommandError('parse', `cannot read pgbench output: ${tail(output, 4)}`);
+  return { tps, latencyMs, transactions, failed: failedMatch ? Number(failedMatch[1]) : 0 };
+}
+
+/** Interprets a finished pgbench (direct or wrapped by `gatectl exec`) into a result, or throws. */
+export function pgbenchOutcome(result: RunResult): PgbenchResult {
+  if (result.code !== 0)
+    throw new CommandError(
+      'exit',
+      `exit ${result.code ?? result.signal}: ${tail(result.stderr || result.stdout)}`,
+      {
+        result,
+      },
+    );
+  const parsed = parsePgbench(result.stdout);
+  if (parsed.failed > 0 || parsed.transactions === 0)
+    throw new CommandError('failed', `${parsed.failed} failed of ${parsed.transactions} transactions`, {
+      result,
+    });
+  return parsed;
+}
+
+/** Runs pgbench directly against whatever the PG* variables in `env` point at. */
+export async function runPgbench(
+  config: PgbenchConfig,
+  seconds: number,
+  env: NodeJS.ProcessEnv,
+): Promise<PgbenchResult> {
+  const result = await run('pgbench', pgbenchArgs(config, seconds), {
+    env,
+    timeoutMs: seconds * 1000 + 60_000,
+  });
+  return pgbenchOutcome(result);
+}
+
+/** `pgbench -i` into the benchmark database, then VACUUM ANALYZE. */
+export async function initPgbench(scale: number, env: NodeJS.ProcessEnv): Promise<void> {
+  const init = await run('pgbench', ['-i', '-q', '-s', String(scale)], { env, timeoutMs: 600_000 });
+  if (init.code !== 0)
+    throw new CommandError('exit', `pgbench -i failed: ${tail(init.stderr)}`, { result: init });
+  const vacuum = await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'vacuum analyze'], {
+    env,
+    timeoutMs: 300_000,
+  });
+  if (vacuum.code !== 0)
+    throw new CommandError('exit', `vacuum failed: ${tail(vacuum.stderr)}`, { result: vacuum });
+}

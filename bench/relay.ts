@@ -1,0 +1,22 @@
+import { join } from 'node:path';
+import { spawnTracked, waitForLine } from './proc.js';
+
+/**
+ * The bare two-hop relay: client → hop A → hop B → PostgreSQL, each hop its own Node process
+ * doing plain `net.Socket` piping. Returns the port clients connect to.
+ */
+export async function startRelayChain(upstream: { host: string; port: number }): Promise<{ port: number }> {
+  const hopB = await startHop(upstream.host, upstream.port);
+  const hopA = await startHop('127.0.0.1', hopB);
+  return { port: hopA };
+}
+
+async function startHop(host: string, port: number): Promise<number> {
+  const child = spawnTracked(process.execPath, [
+    join(import.meta.dirname, 'relay-hop.js'),
+    host,
+    String(port),
+  ]);
+  const m = await waitForLine(child, /^listening (\d+)$/, 10_000);
+  return Number(m[1]);
+}

@@ -1,0 +1,291 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { type BenchBroker, startBenchBroker } from './broker.js';
+import { runConcurrency } from './concurrency.js';
+import {
+  benchPans,
+  COPY_ROWS,
+  checkCopyOutput,
+  copyDirect,
+  copyPsqlArgs,
+  createCopyTable,
+  maskedInOutput,
+} from './copy.js';
+import { gatectlExec, parseTimed, timedCommand } from './gatectl.js';
+import { initPgbench, PGBENCH_CONFIGS, pgbenchArgs, pgbenchOutcome, runPgbench } from './pgbench.js';
+import { startPgbouncer } from './pgbouncer.js';
+import { startBenchPostgres } from './postgres.js';
+import { CommandError, run, tail, teardownAll, which } from './proc.js';
+import { startRelayChain } from './relay.js';
+import { collectFailures, evaluate, median, renderReport } from './report.js';
+import type { BenchPath, BenchResults, Outcome, TimingSeries } from './results.types.js';
+
+/**
+ * `npm run bench`: starts a private PostgreSQL, a bare two-hop relay, pgbouncer (when installed)
+ * and a real broker process, measures every path in one run, prints a table of ratios against
+ * the targets and writes bench/results.json. Everything it starts is stopped at the end, on
+ * failure and on Ctrl-C.
+ *
+ * Knobs (environment): BENCH_SECONDS (pgbench duration per row, default 10), BENCH_SCALE (pgbench
+ * scale, 10), BENCH_COPY_RUNS (3), BENCH_EXEC_RUNS (15), BENCH_CONNECTIONS (500),
+ * BENCH_QUERIES (20), BENCH_RESULTS (output file).
+ *
+ * Exit code: 0 when every row was measured (whether or not it meets its target), 1 when a row
+ * failed or the harness could not start.
+ */
+
+const RESULTS_FILE = process.env.BENCH_RESULTS ?? resolve(import.meta.dirname, '../../bench/results.json');
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+function errorText(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
+}
+
+async function measure<T>(label: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    const value = await fn();
+    return { status: 'ok', value };
+  } catch (err) {
+    progress(`${label}: failed: ${errorText(err)}`);
+    return { status: 'failed', error: errorText(err) };
+  }
+}
+
+async function versionOf(command: string, args: string[]): Promise<string | null> {
+  if (!(await which(command))) return null;
+  const result = await run(command, args).catch(() => null);
+  return result?.code === 0 ? (result.stdout || result.stderr).trim().split('\n')[0]! : null;
+}
+
+async function main(): Promise<number> {
+  const settings = {
+    seconds: intEnv('BENCH_SECONDS', 10),
+    scale: intEnv('BENCH_SCALE', 10),
+    copyRows: COPY_ROWS,
+    copyRuns: intEnv('BENCH_COPY_RUNS', 3),
+    execRuns: intEnv('BENCH_EXEC_RUNS', 15),
+    connections: intEnv('BENCH_CONNECTIONS', 500),
+    queriesPerConnection: intEnv('BENCH_QUERIES', 20),
+  };
+  const startedAt = new Date().toISOString();
+  for (const tool of ['pgbench', 'psql'])
+    if (!(await which(tool))) throw new Error(`${tool} is required (install the PostgreSQL client tools)`);
+  if (!existsSync(resolve(import.meta.dirname, '../src/cli/main.js')))
+    throw new Error('the CLI is not built: run `npm run build` (npm run bench does)');
+
+  progress('starting PostgreSQL');
+  const db = await startBenchPostgres();
+  const direct = db.libpqEnv();
+  progress(`initialising pgbench (scale ${settings.scale}) and the ${COPY_ROWS}-row COPY table`);
+  await initPgbench(settings.scale, direct);
+  await createCopyTable(direct);
+
+  progress('starting the bare two-hop relay, pgbouncer and the broker');
+  const relay = await startRelayChain({ host: db.host, port: db.port });
+  const relayEnv = db.libpqEnv(relay.port);
+  const bouncer = await startPgbouncer(db).catch((err) => {
+    progress(`pgbouncer: failed to start: ${errorText(err)}`);
+    return { error: errorText(err) };
+  });
+  const bouncerEnv = bouncer && 'port' in bouncer ? db.libpqEnv(bouncer.port) : null;
+  let broker: BenchBroker | null = null;
+  let brokerError = '';
+  try {
+    broker = await startBenchBroker(db);
+  } catch (err) {
+    brokerError = `broker did not start: ${errorText(err)}`;
+    progress(brokerError);
+  }
+  const viaGatectl = async <T>(fn: (b: BenchBroker) => Promise<T>): Promise<T> => {
+    if (!broker) throw new Error(brokerError);
+    try {
+      return await fn(broker);
+    } catch (err) {
+      if (err instanceof CommandError && err.result)
+        throw new Error(`${err.message}${broker ? ` | broker log: ${broker.logTail()}` : ''}`);
+      throw err;
+    }
+  };
+
+  // Start-up, masking and concurrency first: the exec runs warm the broker up, and its memory
+  // baseline for the concurrency row is then not inflated by the buffers of the COPY runs.
+  progress('masking check through the tunnel');
+  const maskingThroughTunnel = await measure('masking check', () =>
+    viaGatectl(async (b) => {
+      const result = await gatectlExec(b, [
+        'psql',
+        '-X',
+        '-A',
+        '-t',
+        '-c',
+        'select pan from payments where id = 1',
+      ]);
+      if (result.code !== 0)
+        throw new CommandError('exit', `exit ${result.code ?? result.signal}: ${tail(result.stderr)}`, {
+          result,
+        });
+      return maskedInOutput(result.stdout, benchPans()[1]!);
+    }),
+  );
+
+  progress(`gatectl exec -- true × ${settings.execRuns}`);
+  const execTrue = await measure('exec true', () =>
+    viaGatectl(async (b) => {
+      const runsMs: number[] = [];
+      for (let i = 0; i < settings.execRuns; i++) {
+        const result = await gatectlExec(b, ['true'], { timeoutMs: 60_000 });
+        if (result.code !== 0)
+          throw new CommandError('exit', `exit ${result.code ?? result.signal}: ${tail(result.stderr)}`, {
+            result,
+          });
+        runsMs.push(result.wallMs);
+      }
+      return { runsMs, medianMs: median(runsMs) };
+    }),
+  );
+
+  progress(
+    `${settings.connections} concurrent connections × ${settings.queriesPerConnection} queries: direct`,
+  );
+  const concurrency: BenchResults['concurrency'] = {
+    direct: await measure('concurrency direct', () =>
+      runConcurrency({
+        connections: settings.connections,
+        queries: settings.queriesPerConnection,
+        env: direct,
+        timeoutMs: 300_000,
+      }),
+    ),
+    gatectl: { status: 'skipped', reason: 'not run' },
+  };
+  progress(
+    `${settings.connections} concurrent connections × ${settings.queriesPerConnection} queries: gatectl`,
+  );
+  concurrency.gatectl = await measure('concurrency gatectl', () =>
+    viaGatectl((b) =>
+      runConcurrency({
+        connections: settings.connections,
+        queries: settings.queriesPerConnection,
+        env: direct,
+        broker: b,
+        timeoutMs: 300_000,
+      }),
+    ),
+  );
+
+  const pgbench: BenchResults['pgbench'] = {};
+  for (const config of PGBENCH_CONFIGS) {
+    const row = {} as Record<BenchPath, Outcome<Awaited<ReturnType<typeof runPgbench>>>>;
+    pgbench[config.name] = row;
+    progress(`pgbench -S ${config.name}: direct`);
+    row.direct = await measure(`${config.name} direct`, () => runPgbench(config, settings.seconds, direct));
+    progress(`pgbench -S ${config.name}: bare relay`);
+    row.relay = await measure(`${config.name} relay`, () => runPgbench(config, settings.seconds, relayEnv));
+    if (bouncerEnv) {
+      progress(`pgbench -S ${config.name}: pgbouncer`);
+      row.pgbouncer = await measure(`${config.name} pgbouncer`, () =>
+        runPgbench(config, settings.seconds, bouncerEnv),
+      );
+    } else if (bouncer && 'error' in bouncer) row.pgbouncer = { status: 'failed', error: bouncer.error };
+    else row.pgbouncer = { status: 'skipped', reason: 'not installed' };
+    progress(`pgbench -S ${config.name}: gatectl exec`);
+    row.gatectl = await measure(`${config.name} gatectl`, () =>
+      viaGatectl(async (b) =>
+        pgbenchOutcome(
+          await gatectlExec(b, ['pgbench', ...pgbenchArgs(config, settings.seconds)], {
+            timeoutMs: settings.seconds * 1000 + 120_000,
+          }),
+        ),
+      ),
+    );
+  }
+
+  progress(`COPY ${COPY_ROWS} rows × ${settings.copyRuns}: direct, bare relay, gatectl exec`);
+  const copyRuns = { direct: [] as number[], relay: [] as number[], gatectl: [] as number[] };
+  const copyErrors: Partial<Record<keyof typeof copyRuns, string>> = {};
+  for (let i = 0; i < settings.copyRuns; i++) {
+    const attempt = async (path: keyof typeof copyRuns, fn: () => Promise<number>) => {
+      if (copyErrors[path]) return;
+      const outcome = await measure(`copy ${path}`, fn);
+      if (outcome.status === 'ok') copyRuns[path].push(outcome.value);
+      else if (outcome.status === 'failed') copyErrors[path] = outcome.error;
+    };
+    await attempt('direct', () => copyDirect(direct));
+    await attempt('relay', () => copyDirect(relayEnv));
+    await attempt('gatectl', () =>
+      viaGatectl(async (b) => {
+        const result = await gatectlExec(b, timedCommand(['psql', ...copyPsqlArgs()]), {
+          timeoutMs: 600_000,
+        });
+        checkCopyOutput(result);
+        const timed = parseTimed(result.stdout);
+        if (!timed)
+          throw new Error(`no timing from the wrapped psql: ${tail(result.stdout || result.stderr)}`);
+        return timed.wallMs;
+      }),
+    );
+  }
+  const series = (path: keyof typeof copyRuns): Outcome<TimingSeries> =>
+    copyErrors[path]
+      ? { status: 'failed', error: copyErrors[path]! }
+      : { status: 'ok', value: { runsMs: copyRuns[path], medianMs: median(copyRuns[path]) } };
+  const copy = { direct: series('direct'), relay: series('relay'), gatectl: series('gatectl') };
+
+  const raw = {
+    version: 1 as const,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      loadAverage: loadavg(),
+      node: process.version,
+      pgbench: await versionOf('pgbench', ['--version']),
+      postgres: (await db.server.query('select version()')).rows[0]?.version ?? null,
+      pgbouncer: await versionOf('pgbouncer', ['--version']),
+    },
+    settings,
+    pgbench,
+    copy,
+    execTrue,
+    maskingThroughTunnel,
+    concurrency,
+  };
+  const results: BenchResults = { ...raw, ...evaluate(raw) };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(renderReport(results));
+  progress(`results written to ${RESULTS_FILE}`);
+  // A target that is missed is a result; a row that could not be measured is a failed run.
+  return collectFailures(results).length > 0 ? 1 : 0;
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`${signal}: stopping everything`);
+    void teardownAll().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((err) => {
+    progress(`failed: ${errorText(err)}`);
+    return 1;
+  })
+  .then(async (code) => {
+    await teardownAll();
+    process.exit(code);
+  });
