@@ -1,5 +1,4 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { CLIENT_ADDR_HEADER } from '../../broker/tunnels/tunnel.types.js';
 import type { TokenSource } from '../broker-client.js';
 import { CliError } from '../errors.js';
@@ -32,7 +31,75 @@ export type TunnelEvent =
 /** Largest WebSocket message accepted from the broker: one relayed protocol message can be large. */
 const MAX_INBOUND_PAYLOAD = 256 * 1024 * 1024;
 
+/**
+ * Bytes queued towards a peer before reading from the other side pauses. Above the sockets'
+ * default 16 KiB so that one 64 KiB read does not pause and resume its source every time;
+ * bounded so that a slow reader holds at most about this much (plus one chunk) per direction.
+ */
+const BUFFER_LIMIT = 256 * 1024;
+
 type WsModule = typeof import('ws');
+type WebSocket = import('ws').WebSocket;
+
+/**
+ * RFC 6455 masking protects caching intermediaries from frames a hostile web page chose; this
+ * client is no browser and relays what the user's own tools send, so it uses the all-zero mask
+ * (still marked masked, as the RFC requires), which spares ws an XOR pass and a copy per frame.
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
+/**
+ * Relays a local TCP connection over its WebSocket, one binary message per TCP read, without a
+ * stream adapter in between. Each side pauses reading while more than BUFFER_LIMIT bytes wait to
+ * be written on the other. The WebSocket closing (the broker ended the session) ends the local
+ * socket after everything received was written; the local client closing closes the WebSocket.
+ */
+function wire(
+  socket: Socket,
+  ws: WebSocket,
+  stats: TunnelStats,
+  count: (up: number, down: number) => void,
+): void {
+  let upWaiting = false;
+  const resumeUp = (): void => {
+    upWaiting = false;
+    socket.resume();
+  };
+  socket.on('data', (d: Buffer) => {
+    count(d.length, 0);
+    stats.bytesUp += d.length;
+    if (ws.readyState !== ws.OPEN) return;
+    // The callback of a send runs once its bytes are handed to the kernel, so when the one
+    // that crossed the limit completes, everything before it has gone too.
+    if (!upWaiting && ws.bufferedAmount + d.length > BUFFER_LIMIT) {
+      upWaiting = true;
+      socket.pause();
+      ws.send(d, { binary: true }, resumeUp);
+    } else {
+      ws.send(d, { binary: true });
+    }
+  });
+  socket.on('end', () => {
+    if (ws.readyState === ws.OPEN) ws.close(1000);
+  });
+  ws.on('message', (d: Buffer) => {
+    count(0, d.length);
+    stats.bytesDown += d.length;
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.write(d);
+    if (socket.writableLength > BUFFER_LIMIT && !ws.isPaused) {
+      ws.pause();
+      socket.once('drain', () => ws.resume());
+    }
+  });
+  ws.once('close', (code) => {
+    if (!socket.destroyed && !socket.writableEnded) socket.end();
+    if (code !== 1000 && code !== 1005) setTimeout(() => socket.destroy(), 1000).unref();
+  });
+  socket.resume();
+}
 let wsModule: Promise<WsModule> | undefined;
 
 /**
@@ -125,7 +192,7 @@ export class LocalTunnel {
     void (async () => {
       const token = this.#options.tokens ? await this.#options.tokens.get() : null;
       wsModule ??= import('ws');
-      const { WebSocket, createWebSocketStream } = await wsModule;
+      const { WebSocket } = await wsModule;
       if (socket.destroyed) return;
       ws = new WebSocket(this.#wsUrl(), {
         headers: {
@@ -134,6 +201,9 @@ export class LocalTunnel {
         },
         maxPayload: MAX_INBOUND_PAYLOAD,
         perMessageDeflate: false,
+        // Binary frames only; a text frame would be a broker bug, not something to validate.
+        skipUTF8Validation: true,
+        generateMask: zeroMask,
       });
       ws.on('unexpected-response', (_req, res) => {
         let body = '';
@@ -158,26 +228,12 @@ export class LocalTunnel {
         this.#emit({ kind: 'error', id, message: err.message });
         socket.destroy();
       });
-      ws.once('open', () => {
-        const stream: Duplex = createWebSocketStream(ws!);
-        stream.on('error', () => socket.destroy());
-        socket.on('data', (d: Buffer) => {
-          up += d.length;
-          this.stats.bytesUp += d.length;
-        });
-        stream.on('data', (d: Buffer) => {
-          down += d.length;
-          this.stats.bytesDown += d.length;
-        });
-        // The WebSocket closing (the broker ended the session) ends the local socket after
-        // everything received was written; the local client closing closes the WebSocket.
-        socket.pipe(stream);
-        stream.pipe(socket);
-        ws!.once('close', (code) => {
-          if (code !== 1000 && code !== 1005) setTimeout(() => socket.destroy(), 1000).unref();
-        });
-        socket.resume();
-      });
+      ws.once('open', () =>
+        wire(socket, ws!, this.stats, (u, d) => {
+          up += u;
+          down += d;
+        }),
+      );
     })().catch((err: Error) => {
       this.#emit({ kind: 'error', id, message: err.message });
       socket.destroy();
