@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { requireIdentity } from '../auth-guard.js';
 import type { PostgresTargetConfig } from '../config/schema.js';
 import type { BrokerContext } from '../context.js';
@@ -13,6 +13,7 @@ import type { EndReason, LiveConnections } from './live-connections.js';
 import { postgresEngine } from './postgres-engine.js';
 import { getTunnel, grantEndedReason, type TunnelRow } from './service.js';
 import { CLIENT_ADDR_HEADER } from './tunnel.types.js';
+import { WebSocketDuplex } from './web-socket-duplex.js';
 
 const CONNECT_PATH = /^\/v1\/tunnels\/([A-Za-z0-9_-]{1,64})\/connect$/;
 
@@ -41,6 +42,8 @@ export function attachTunnelEndpoint(
     noServer: true,
     maxPayload: TUNNEL_MAX_PAYLOAD,
     perMessageDeflate: false,
+    // The CLI sends binary frames only; a text frame is relayed as bytes like any other.
+    skipUTF8Validation: true,
   });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
@@ -125,7 +128,7 @@ async function serve(
   ws.on('message', (data: Buffer) => {
     bytesIn += data.length;
   });
-  const stream = createWebSocketStream(ws);
+  const stream = new WebSocketDuplex(ws);
   stream.on('error', (err) => log.debug({ err }, 'tunnel stream error'));
 
   let resolveDone!: () => void;
