@@ -6,6 +6,7 @@ import { BrokerTokens } from '../auth/broker-token.js';
 import { openStore, type Store } from '../store/store.js';
 import { configRelative, type LoadedConfig } from './config/load.js';
 import type { BrokerContext } from './context.js';
+import { startGrantSweeper } from './grants/sweeper.js';
 import { HttpError } from './http-error.js';
 import { routes } from './routes/index.js';
 
@@ -136,6 +137,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   });
 
   for (const register of routes) register(app, ctx);
+  startGrantSweeper(ctx);
 
   const [host, port] = options.listen
     ? [options.listen.host, options.listen.port]

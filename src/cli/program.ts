@@ -39,6 +39,7 @@ export function buildProgram(version: string, run: Runner): Command {
   program
     .command('login')
     .description('sign in to the broker (OIDC device flow), or with a CI token on stdin')
+    .option('--broker <url>', 'broker to sign in to; remembered in the profile')
     .option('--with-token', 'read an OIDC ID token from stdin instead of opening the device flow')
     .option('--no-browser', 'do not offer to open a browser')
     .action(action('login'));

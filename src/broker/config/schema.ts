@@ -48,6 +48,8 @@ export const machineIssuer = z.strictObject({
   /** Template over claims, e.g. `ci:{repository}`. */
   identity: z.string().min(1),
   groups: z.array(groupRule).default([]),
+  /** A claim whose values are taken as groups as they are, in addition to the rules (dev issuers). */
+  groups_claim: z.string().optional(),
 });
 
 export const oidc = z.strictObject({

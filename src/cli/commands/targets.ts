@@ -1,7 +1,7 @@
 import type { TargetSummary } from '../../broker/routes/targets.js';
 import { formatDuration } from '../../lib/duration.js';
 import type { CommandContext } from '../context.js';
-import { writeJson, writeTable } from '../io/output.js';
+import { formatTime, writeJson, writeTable } from '../io/output.js';
 import { brokerClient } from '../session.js';
 
 export async function run(ctx: CommandContext, options: Record<string, unknown>): Promise<number> {
@@ -20,6 +20,15 @@ export async function run(ctx: CommandContext, options: Record<string, unknown>)
     },
     { header: 'max', value: (t) => formatDuration(t.max_duration_ms) },
     { header: 'description', value: (t) => t.description ?? '' },
+    {
+      header: 'grant',
+      value: (t) =>
+        t.grant
+          ? `active until ${formatTime(t.grant.ends_at)} (${t.grant.id})`
+          : t.pending_request
+            ? `pending (${t.pending_request.id})`
+            : '',
+    },
   ]);
   return 0;
 }

@@ -1,0 +1,133 @@
+import { MessageTooLargeError, ProtocolError } from './errors.js';
+import { UNTYPED } from './protocol.js';
+
+/**
+ * Called for each complete message whose type the framer was asked to deliver. `body` excludes
+ * the type byte and length; it is a view into the scanned chunk when the message lies within
+ * one chunk (valid only during the call) and a copy otherwise. Return `false` to stop scanning
+ * right after this message.
+ */
+export type FrameHandler = (type: number, body: Buffer) => boolean | undefined;
+
+export interface FramerOptions {
+  maxMessageSize: number;
+  /** Whether the next message is an untyped packet (a client's first message). */
+  untyped?: boolean;
+  /** Types whose body the handler needs; everything else is only skipped over. Default: none. */
+  wants?: Iterable<number>;
+}
+
+/**
+ * Finds message boundaries in a stream of chunks without copying what it does not deliver:
+ * the caller forwards its chunks untouched and the framer only walks the headers.
+ * Messages are `type` (1 byte) + int32 length (counting itself) + body; a client's startup
+ * packets have no type byte.
+ */
+export class MessageFramer {
+  readonly maxMessageSize: number;
+  /** Set when the next message is an untyped packet (after answering an SSLRequest, say). */
+  untyped: boolean;
+  readonly #wants = new Uint8Array(256);
+  #wantsAll = false;
+
+  readonly #header = Buffer.alloc(5);
+  #headerHave = 0;
+  /** Body bytes of the current message still to come; -1 while between messages or in a header. */
+  #remaining = -1;
+  #type = 0;
+  /** Body being assembled across chunks, for a wanted message. */
+  #body: Buffer | null = null;
+  #bodyHave = 0;
+
+  constructor(options: FramerOptions) {
+    this.maxMessageSize = options.maxMessageSize;
+    this.untyped = options.untyped ?? false;
+    for (const t of options.wants ?? []) this.#wants[t] = 1;
+  }
+
+  /** Delivers every type from now on (the handshake reads every message). */
+  wantAll(on = true): void {
+    this.#wantsAll = on;
+  }
+
+  want(type: number): void {
+    this.#wants[type] = 1;
+  }
+
+  /** True between messages: what was forwarded so far ends on a message boundary. */
+  get atBoundary(): boolean {
+    return this.#headerHave === 0 && this.#remaining < 0;
+  }
+
+  /**
+   * Scans `chunk` from `start`. Returns where scanning stopped: `chunk.length`, or just past
+   * the message after which the handler returned false (or, with `stopAtBoundary`, the first
+   * message boundary reached). Throws MessageTooLargeError / ProtocolError on a bad header.
+   */
+  push(chunk: Buffer, handler: FrameHandler | null, start = 0, stopAtBoundary = false): number {
+    let pos = start;
+    const len = chunk.length;
+    while (pos < len) {
+      if (this.#remaining < 0) {
+        // In a header.
+        const headerSize = this.untyped ? 4 : 5;
+        let msgLen: number;
+        let msgStart: number;
+        if (this.#headerHave === 0 && pos + headerSize <= len) {
+          msgStart = pos;
+          this.#type = this.untyped ? UNTYPED : chunk[pos]!;
+          msgLen = chunk.readInt32BE(pos + headerSize - 4);
+          pos += headerSize;
+        } else {
+          const take = Math.min(headerSize - this.#headerHave, len - pos);
+          chunk.copy(this.#header, this.#headerHave, pos, pos + take);
+          msgStart = this.#headerHave === 0 ? pos : 0;
+          this.#headerHave += take;
+          pos += take;
+          if (this.#headerHave < headerSize) return pos;
+          this.#headerHave = 0;
+          this.#type = this.untyped ? UNTYPED : this.#header[0]!;
+          msgLen = this.#header.readInt32BE(headerSize - 4);
+        }
+        if (msgLen < (this.untyped ? 8 : 4)) throw new ProtocolError(`invalid message length ${msgLen}`);
+        if (msgLen > this.maxMessageSize)
+          throw new MessageTooLargeError(msgLen, this.maxMessageSize, msgStart);
+        const untyped = this.untyped;
+        this.untyped = false;
+        const bodyLen = msgLen - 4;
+        const wanted = this.#wantsAll || untyped || this.#wants[this.#type] === 1;
+        if (!wanted) {
+          this.#remaining = bodyLen;
+          this.#body = null;
+        } else if (pos + bodyLen <= len) {
+          // Whole body in this chunk: hand out a view, no copy.
+          const stop = handler?.(this.#type, chunk.subarray(pos, pos + bodyLen)) === false;
+          pos += bodyLen;
+          if (stop || stopAtBoundary) return pos;
+          continue;
+        } else {
+          this.#remaining = bodyLen;
+          this.#body = Buffer.allocUnsafe(bodyLen);
+          this.#bodyHave = 0;
+        }
+      }
+      // In a body.
+      const take = Math.min(this.#remaining, len - pos);
+      if (this.#body) {
+        chunk.copy(this.#body, this.#bodyHave, pos, pos + take);
+        this.#bodyHave += take;
+      }
+      pos += take;
+      this.#remaining -= take;
+      if (this.#remaining > 0) return pos;
+      this.#remaining = -1;
+      const body = this.#body;
+      this.#body = null;
+      if (body) {
+        if (handler?.(this.#type, body) === false) return pos;
+      }
+      if (stopAtBoundary) return pos;
+    }
+    return pos;
+  }
+}

@@ -1,0 +1,297 @@
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type ErrorFields, errorResponse } from './backend-messages.js';
+import { decodeBind, decodeClose, decodeCString, decodeErrorFields, decodeParse } from './decode.js';
+import { MessageTooLargeError } from './errors.js';
+import { MessageFramer } from './framer.js';
+import { Backend, Frontend } from './protocol.js';
+import type { StatementTracker } from './statement-tracker.js';
+
+export interface RelayOptions {
+  client: Duplex;
+  upstream: Duplex;
+  maxMessageSize: number;
+  tracker: StatementTracker;
+  log: Logger;
+}
+
+export interface RelayResult {
+  reason: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Client messages the session record needs (policy will add its own here: Q and P already are). */
+const CLIENT_TYPES = [
+  Frontend.query,
+  Frontend.parse,
+  Frontend.bind,
+  Frontend.execute,
+  Frontend.close,
+  Frontend.terminate,
+];
+/**
+ * Server messages the session record needs. Masking will add RowDescription, DataRow, CopyData,
+ * ErrorResponse and NoticeResponse bodies; a message it rewrites is then written as a slice
+ * boundary (bytes before it, the new message, bytes after it) instead of the whole chunk.
+ */
+const SERVER_TYPES = [
+  Backend.commandComplete,
+  Backend.errorResponse,
+  Backend.readyForQuery,
+  Backend.emptyQueryResponse,
+  Backend.portalSuspended,
+];
+
+/** How long a FATAL waits for a half-forwarded server message to finish before the close. */
+const BOUNDARY_WAIT_MS = 1000;
+/** How long a closing peer gets to read its last bytes. */
+const CLOSE_WAIT_MS = 2000;
+
+/**
+ * Relays an authenticated session. Each incoming chunk is scanned in place for message
+ * boundaries (decoding only the few types the session record needs) and written on whole,
+ * so the common path neither copies nor allocates per message. A destination that cannot take
+ * more pauses its source until 'drain'.
+ */
+export class Relay {
+  readonly #client: Duplex;
+  readonly #upstream: Duplex;
+  readonly #tracker: StatementTracker;
+  readonly #log: Logger;
+  readonly #clientFramer: MessageFramer;
+  readonly #serverFramer: MessageFramer;
+  bytesIn = 0;
+  bytesOut = 0;
+  #ended = false;
+  #clientTerminated = false;
+  #serverSentFatal = false;
+  #pendingFatal: { reason: string; error: ErrorFields } | null = null;
+  #reason = '';
+  #resolve: (r: RelayResult) => void = () => {};
+  #clientClosed = false;
+
+  constructor(options: RelayOptions) {
+    this.#client = options.client;
+    this.#upstream = options.upstream;
+    this.#tracker = options.tracker;
+    this.#log = options.log;
+    this.#clientFramer = new MessageFramer({ maxMessageSize: options.maxMessageSize, wants: CLIENT_TYPES });
+    this.#serverFramer = new MessageFramer({ maxMessageSize: options.maxMessageSize, wants: SERVER_TYPES });
+  }
+
+  /** Runs until either side ends; leftovers are bytes already read during the handshakes. */
+  run(clientLeftover: Buffer, upstreamLeftover: Buffer): Promise<RelayResult> {
+    const done = new Promise<RelayResult>((resolve) => {
+      this.#resolve = resolve;
+    });
+    const client = this.#client;
+    const upstream = this.#upstream;
+    client.on('error', this.#onClientError);
+    upstream.on('error', this.#onUpstreamError);
+    client.on('close', this.#onClientClose);
+    client.on('end', this.#onClientClose);
+    upstream.on('close', this.#onUpstreamClose);
+    upstream.on('end', this.#onUpstreamClose);
+    upstream.on('drain', () => client.resume());
+    client.on('drain', () => upstream.resume());
+    if (upstreamLeftover.length > 0) this.#onUpstreamData(upstreamLeftover);
+    if (clientLeftover.length > 0) this.#onClientData(clientLeftover);
+    client.on('data', this.#onClientData);
+    upstream.on('data', this.#onUpstreamData);
+    client.resume();
+    upstream.resume();
+    return done;
+  }
+
+  /**
+   * Ends the session with a FATAL to the client. When the client is in the middle of a server
+   * message, the rest of that message is forwarded first (up to BOUNDARY_WAIT_MS) so the
+   * ErrorResponse lands on a boundary.
+   */
+  terminate(reason: string, error: ErrorFields): void {
+    if (this.#ended) return;
+    if (this.#serverFramer.atBoundary) {
+      this.#end(reason, error);
+      return;
+    }
+    this.#pendingFatal = { reason, error };
+    setTimeout(() => this.#end(reason, null), BOUNDARY_WAIT_MS).unref();
+  }
+
+  #onClientData = (chunk: Buffer): void => {
+    if (this.#ended) return;
+    this.bytesIn += chunk.length;
+    try {
+      this.#clientFramer.push(chunk, this.#onClientMessage);
+    } catch (err) {
+      if (err instanceof MessageTooLargeError) {
+        this.#log.warn({ size: err.size }, 'client message exceeds max_message_size');
+        this.#end('message too large', {
+          severity: 'FATAL',
+          code: '54000',
+          message: `gatectl: message of ${err.size} bytes exceeds the limit of ${this.#clientFramer.maxMessageSize} bytes`,
+        });
+      } else {
+        this.#log.warn({ err }, 'client broke the protocol');
+        this.#end('protocol violation', {
+          severity: 'FATAL',
+          code: '08P01',
+          message: 'invalid frontend message',
+        });
+      }
+      return;
+    }
+    if (!this.#upstream.write(chunk)) this.#client.pause();
+  };
+
+  #onUpstreamData = (chunk: Buffer): void => {
+    if (this.#ended) return;
+    const pending = this.#pendingFatal;
+    if (pending) {
+      const at = this.#serverFramer.push(chunk, null, 0, true);
+      this.#writeClient(at === chunk.length ? chunk : chunk.subarray(0, at));
+      if (this.#serverFramer.atBoundary) this.#end(pending.reason, pending.error);
+      return;
+    }
+    try {
+      this.#serverFramer.push(chunk, this.#onServerMessage);
+    } catch (err) {
+      const offset = err instanceof MessageTooLargeError ? err.offset : 0;
+      if (offset > 0) this.#writeClient(chunk.subarray(0, offset));
+      this.#log.warn({ err }, 'target sent an unacceptable message');
+      const tooLarge = err instanceof MessageTooLargeError;
+      this.#end(tooLarge ? 'message too large' : 'upstream protocol violation', {
+        severity: 'FATAL',
+        code: tooLarge ? '54000' : '08P01',
+        message: tooLarge
+          ? `gatectl: a message from the database exceeds the limit of ${this.#serverFramer.maxMessageSize} bytes`
+          : 'gatectl: the database sent an invalid message',
+      });
+      return;
+    }
+    if (!this.#writeClient(chunk)) this.#upstream.pause();
+  };
+
+  #writeClient(chunk: Buffer): boolean {
+    this.bytesOut += chunk.length;
+    return this.#client.write(chunk);
+  }
+
+  #onClientMessage = (type: number, body: Buffer): undefined => {
+    const tracker = this.#tracker;
+    try {
+      switch (type) {
+        case Frontend.query:
+          tracker.query(body.toString('utf8', 0, Math.max(0, body.length - 1)));
+          break;
+        case Frontend.parse: {
+          const p = decodeParse(body);
+          tracker.parse(p.name, p.text);
+          break;
+        }
+        case Frontend.bind: {
+          const b = decodeBind(body);
+          tracker.bind(b.portal, b.statement, b.paramCount);
+          break;
+        }
+        case Frontend.execute:
+          tracker.execute(decodeCString(body));
+          break;
+        case Frontend.close: {
+          const c = decodeClose(body);
+          tracker.close(c.kind, c.name);
+          break;
+        }
+        case Frontend.terminate:
+          this.#clientTerminated = true;
+          break;
+      }
+    } catch (err) {
+      // A malformed message is the server's to reject; the record just misses it.
+      this.#log.debug({ err, type: String.fromCharCode(type) }, 'undecodable client message');
+    }
+    return undefined;
+  };
+
+  #onServerMessage = (type: number, body: Buffer): undefined => {
+    const tracker = this.#tracker;
+    try {
+      switch (type) {
+        case Backend.commandComplete:
+          tracker.commandComplete(body.toString('utf8', 0, Math.max(0, body.length - 1)));
+          break;
+        case Backend.errorResponse: {
+          const f = decodeErrorFields(body);
+          const severity = f.get('V') ?? f.get('S');
+          if (severity === 'FATAL' || severity === 'PANIC') this.#serverSentFatal = true;
+          tracker.error(f.get('C') ?? 'XX000', f.get('M') ?? '');
+          break;
+        }
+        case Backend.readyForQuery:
+          tracker.readyForQuery();
+          break;
+        case Backend.emptyQueryResponse:
+        case Backend.portalSuspended:
+          tracker.executeEnded();
+          break;
+      }
+    } catch (err) {
+      this.#log.debug({ err, type: String.fromCharCode(type) }, 'undecodable server message');
+    }
+    return undefined;
+  };
+
+  #onClientError = (err: Error): void => {
+    this.#log.debug({ err }, 'client connection error');
+  };
+
+  #onUpstreamError = (err: Error): void => {
+    this.#log.debug({ err }, 'upstream connection error');
+  };
+
+  #onClientClose = (): void => {
+    this.#clientClosed = true;
+    if (!this.#ended) this.#end(this.#clientTerminated ? 'client terminated' : 'client disconnected', null);
+    this.#maybeDone();
+  };
+
+  #onUpstreamClose = (): void => {
+    if (!this.#ended) {
+      // The target's own FATAL (pg_terminate_backend, shutdown) has been relayed already.
+      this.#end(
+        this.#clientTerminated ? 'client terminated' : 'upstream closed',
+        this.#serverSentFatal || this.#clientTerminated
+          ? null
+          : { severity: 'FATAL', code: '08006', message: 'gatectl: the connection to the database was lost' },
+      );
+    }
+    this.#maybeDone();
+  };
+
+  #end(reason: string, error: ErrorFields | null): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#reason = reason;
+    this.#pendingFatal = null;
+    // The backend must go away with the client: a destroyed socket makes its next send fail.
+    this.#upstream.destroy();
+    if (!this.#clientClosed) {
+      if (error && this.#serverFramer.atBoundary) {
+        const bytes = errorResponse(error);
+        this.bytesOut += bytes.length;
+        this.#client.end(bytes);
+      } else {
+        this.#client.end();
+      }
+      setTimeout(() => this.#client.destroy(), CLOSE_WAIT_MS).unref();
+    }
+    this.#maybeDone();
+  }
+
+  #maybeDone(): void {
+    if (!this.#ended) return;
+    if (!this.#clientClosed && !this.#client.destroyed) return;
+    this.#resolve({ reason: this.#reason, bytesIn: this.bytesIn, bytesOut: this.bytesOut });
+  }
+}

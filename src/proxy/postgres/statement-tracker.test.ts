@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { StatementEvent } from './engine.types.js';
+import { StatementTracker } from './statement-tracker.js';
+
+function tracker() {
+  const events: StatementEvent[] = [];
+  let t = 0;
+  const tr = new StatementTracker(
+    (e) => events.push(e),
+    () => (t += 5),
+  );
+  return { tr, events };
+}
+
+describe('StatementTracker', () => {
+  it('records a simple query with its last tag at ReadyForQuery', () => {
+    const { tr, events } = tracker();
+    tr.query('insert into t values (1); select * from t');
+    tr.commandComplete('INSERT 0 1');
+    tr.commandComplete('SELECT 3');
+    expect(events).toHaveLength(0);
+    tr.readyForQuery();
+    expect(events).toEqual([
+      {
+        statement: 'insert into t values (1); select * from t',
+        paramCount: 0,
+        commandTag: 'SELECT 3',
+        rows: 3,
+        durationMs: 5,
+        error: null,
+      },
+    ]);
+  });
+
+  it('records an error of a simple query', () => {
+    const { tr, events } = tracker();
+    tr.query('select nope');
+    tr.error('42703', 'column "nope" does not exist');
+    tr.readyForQuery();
+    expect(events[0]).toMatchObject({
+      commandTag: null,
+      rows: null,
+      error: '42703: column "nope" does not exist',
+    });
+  });
+
+  it('pairs pipelined executes with their completions and named statements', () => {
+    const { tr, events } = tracker();
+    tr.parse('s1', 'select $1::int');
+    tr.bind('', 's1', 1);
+    tr.execute('');
+    tr.parse('', 'update t set a = $1 where b = $2');
+    tr.bind('p2', '', 2);
+    tr.execute('p2');
+    tr.commandComplete('SELECT 1');
+    tr.commandComplete('UPDATE 4');
+    tr.readyForQuery();
+    expect(events.map((e) => [e.statement, e.paramCount, e.commandTag, e.rows])).toEqual([
+      ['select $1::int', 1, 'SELECT 1', 1],
+      ['update t set a = $1 where b = $2', 2, 'UPDATE 4', 4],
+    ]);
+  });
+
+  it('after an error, the rest of the pipeline until Sync is discarded', () => {
+    const { tr, events } = tracker();
+    tr.parse('', 'select 1/0');
+    tr.bind('', '', 0);
+    tr.execute('');
+    tr.parse('', 'select 2');
+    tr.bind('', '', 0);
+    tr.execute('');
+    tr.error('22012', 'division by zero');
+    tr.readyForQuery();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ statement: 'select 1/0', error: '22012: division by zero' });
+    tr.bind('', '', 0);
+    tr.execute('');
+    tr.commandComplete('SELECT 1');
+    expect(events[1]).toMatchObject({ statement: 'select 2', commandTag: 'SELECT 1' });
+  });
+
+  it('ends an execute on EmptyQueryResponse or PortalSuspended', () => {
+    const { tr, events } = tracker();
+    tr.parse('', '');
+    tr.bind('', '', 0);
+    tr.execute('');
+    tr.executeEnded();
+    expect(events[0]).toMatchObject({ statement: '', commandTag: null });
+  });
+
+  it('forgets closed statements', () => {
+    const { tr, events } = tracker();
+    tr.parse('s', 'select 1');
+    tr.close(0x53, 's');
+    tr.bind('', 's', 0);
+    tr.execute('');
+    tr.commandComplete('SELECT 1');
+    expect(events[0]!.statement).toBe('');
+  });
+});
