@@ -8,7 +8,7 @@
 _gatectl_spec() {
   case "$1" in
     '') subs='login logout status targets request grants approve deny revoke review connect exec broker completion' flags='--version -V --broker --profile --help -h' vflags='--broker --profile' args='' ;;
-    'login') subs='' flags='--with-token --no-browser --help -h' vflags='' args='' ;;
+    'login') subs='' flags='--broker --with-token --no-browser --help -h' vflags='--broker' args='' ;;
     'logout') subs='' flags='--help -h' vflags='' args='' ;;
     'status') subs='' flags='--json --help -h' vflags='' args='' ;;
     'targets') subs='' flags='--json --help -h' vflags='' args='' ;;
