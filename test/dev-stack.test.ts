@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEMO_CARDS } from '../src/broker/dev/cards.js';
 import { collect, runCli, spawnCli, tempHome } from './support/cli.js';
+import { startPostgres } from './support/postgres.js';
 
 const run = promisify(execFile);
 
@@ -173,6 +174,43 @@ describe('gatectl broker dev', () => {
       }
       rmSync(home, { recursive: true, force: true });
     }
+  });
+
+  it('uses an existing PostgreSQL server with --target-url and leaves it running', async () => {
+    await using server = await startPostgres();
+    const dataDir = join(root, 'dev-external');
+    const child = spawnCli([
+      'broker',
+      'dev',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--target-url',
+      server.url(),
+    ]);
+    const result = collect(child, undefined, 120_000);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer | string) => {
+      stderr += d.toString();
+    });
+    try {
+      const started = Date.now();
+      while (!/Ctrl-C stops everything/.test(stderr) && Date.now() - started < 30_000) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const adminUrl = /demo database\s+(postgres:\/\/\S+)/.exec(stderr)?.[1];
+      expect(adminUrl, stderr).toBeDefined();
+      expect(new URL(adminUrl!).port).toBe(String(server.port));
+      const cards = await server.query('select count(*)::int as n from payments.cards', 'demo');
+      expect(cards.rows[0].n).toBe(DEMO_CARDS.length);
+      expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect((await result).code).toBe(0);
+    // The server belongs to someone else: the dev stack must not stop it.
+    expect((await server.query('select 1 as one')).rows[0].one).toBe(1);
   });
 
   it('refuses a --target-url that is not a PostgreSQL URL', async () => {
