@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { registerApprovalKind } from '../src/broker/approvals/kinds.js';
+import { createApprovalRequest, decide, type KindHandler } from '../src/broker/approvals/requests.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 
 const target = (over: Record<string, unknown> = {}) => ({
@@ -219,5 +221,68 @@ describe('grant decisions', () => {
     const after = await changed;
     expect(after.body.grants[0].state).toBe('revoked');
     expect(after.body.etag).not.toBe(list.body.etag);
+  });
+
+  it('the approval core is generic: a held-statement request is decided and expired the same way', async () => {
+    await using b = await startTestBroker({ targets: [target()] });
+    const ctx = b.broker.ctx;
+    const settled: string[] = [];
+    const handler: KindHandler = {
+      async apply(_trx, request, state) {
+        settled.push(`${request.id}:${state}`);
+      },
+    };
+    const expired: string[] = [];
+    registerApprovalKind(ctx, 'statement', {
+      handler,
+      async onExpired(_ctx, request) {
+        expired.push(request.id);
+      },
+    });
+    const sql = 'delete from payments.cards where id = 7';
+    const r1 = await createApprovalRequest(ctx, {
+      kind: 'statement',
+      target: 'prod-db',
+      requester: 'alice@example.com',
+      requesterGroups: ['engineers'],
+      reason: null,
+      subject: { sql, session_id: 'se_1' },
+      minApprovals: 1,
+      approverGroups: ['dba-oncall'],
+    });
+    await expect(
+      decide(ctx, {
+        requestId: r1.id,
+        who: { id: 'alice@example.com', groups: ['engineers', 'dba-oncall'] },
+        decision: 'approve',
+        comment: null,
+        handler,
+      }),
+    ).rejects.toMatchObject({ status: 403, code: 'own_request' });
+    const ok = await decide(ctx, {
+      requestId: r1.id,
+      who: { id: 'bob@example.com', groups: ['dba-oncall'] },
+      decision: 'approve',
+      comment: 'one row, fine',
+      handler,
+    });
+    expect(ok.state).toBe('approved');
+    expect(JSON.parse(ok.request.subject).sql).toBe(sql);
+
+    const r2 = await createApprovalRequest(ctx, {
+      kind: 'statement',
+      target: 'prod-db',
+      requester: 'alice@example.com',
+      requesterGroups: ['engineers'],
+      reason: null,
+      subject: { sql, session_id: 'se_1' },
+      minApprovals: 1,
+      approverGroups: ['dba-oncall'],
+      ttlMs: 200,
+    });
+    const end = Date.now() + 5000;
+    while (expired.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(expired).toEqual([r2.id]);
+    expect(settled).toEqual([`${r1.id}:approved`, `${r2.id}:expired`]);
   });
 });

@@ -1,4 +1,6 @@
-import { expireDue } from '../approvals/requests.js';
+import type { ApprovalKind, ApprovalRequestRow } from '../approvals/approval.types.js';
+import { approvalKinds, registerApprovalKind } from '../approvals/kinds.js';
+import { expireDue, type KindHandler } from '../approvals/requests.js';
 import type { BrokerContext } from '../context.js';
 import { notifyGrant } from '../notify.js';
 import { grantKindHandler } from './decisions.js';
@@ -16,6 +18,7 @@ export interface Sweeper {
  * sweep the same store: exactly one wins each row and only the winner audits and announces it.
  */
 export function startGrantSweeper(ctx: BrokerContext, intervalMs = 1000): Sweeper {
+  registerApprovalKind(ctx, 'grant', { handler: grantKindHandler, onExpired: grantExpired });
   let running: Promise<void> | null = null;
   let stopped = false;
   const tick = (): Promise<void> => {
@@ -40,23 +43,33 @@ export function startGrantSweeper(ctx: BrokerContext, intervalMs = 1000): Sweepe
   return { tick, stop };
 }
 
+async function grantExpired(ctx: BrokerContext, request: ApprovalRequestRow): Promise<void> {
+  const grant = await ctx.store.db
+    .selectFrom('grants')
+    .selectAll()
+    .where('request_id', '=', request.id)
+    .executeTakeFirst();
+  if (!grant) return;
+  await ctx.audit({
+    type: 'grant.expired',
+    actor: null,
+    resource: grant.target,
+    data: { grant_id: grant.id, request_id: request.id, requester: grant.identity },
+  });
+  await announce(ctx, grant.id);
+  notifyGrant(ctx, 'grant.expired', await grantView(ctx, grant), null);
+}
+
 async function sweep(ctx: BrokerContext): Promise<void> {
-  const expired = await expireDue(ctx, { grant: grantKindHandler });
-  for (const request of expired) {
-    const grant = await ctx.store.db
-      .selectFrom('grants')
-      .selectAll()
-      .where('request_id', '=', request.id)
-      .executeTakeFirst();
-    if (!grant) continue;
-    await ctx.audit({
-      type: 'grant.expired',
-      actor: null,
-      resource: grant.target,
-      data: { grant_id: grant.id, request_id: request.id, requester: grant.identity },
-    });
-    await announce(ctx, grant.id);
-    notifyGrant(ctx, 'grant.expired', await grantView(ctx, grant), null);
+  const kinds = approvalKinds(ctx);
+  const handlers: Partial<Record<ApprovalKind, KindHandler>> = {};
+  for (const [kind, reg] of kinds) handlers[kind] = reg.handler;
+  for (const request of await expireDue(ctx, handlers)) {
+    try {
+      await kinds.get(request.kind)?.onExpired(ctx, request);
+    } catch (err) {
+      ctx.log.warn({ err, request_id: request.id }, 'after-expiry step failed');
+    }
   }
 
   const now = ctx.now();

@@ -1,10 +1,17 @@
 import type { CommandContext } from '../context.js';
-import { CliError } from '../errors.js';
+import { postGrantAction } from '../grants/decide.js';
+import { formatTime } from '../io/output.js';
 
 export async function run(
-  _ctx: CommandContext,
-  _options: Record<string, unknown>,
-  _args: string[],
+  ctx: CommandContext,
+  options: Record<string, unknown>,
+  args: string[],
 ): Promise<number> {
-  throw new CliError('`gatectl approve` is not implemented yet');
+  const comment = typeof options.comment === 'string' ? options.comment : null;
+  return postGrantAction(ctx, options, args[0]!, 'approve', { comment }, (g) => {
+    const n = g.decisions.filter((d) => d.decision === 'approve').length;
+    return g.state === 'approved'
+      ? `Approved ${g.id}: ${g.identity} may use ${g.target} until ${formatTime(g.ends_at)}.`
+      : `Recorded your approval of ${g.id} (${n} of ${g.approvals_required}); it needs more approvers.`;
+  });
 }

@@ -1,10 +1,23 @@
 import type { CommandContext } from '../context.js';
-import { CliError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { postGrantAction } from '../grants/decide.js';
 
 export async function run(
-  _ctx: CommandContext,
-  _options: Record<string, unknown>,
-  _args: string[],
+  ctx: CommandContext,
+  options: Record<string, unknown>,
+  args: string[],
 ): Promise<number> {
-  throw new CliError('`gatectl deny` is not implemented yet');
+  const reason = typeof options.reason === 'string' ? options.reason.trim() : '';
+  if (!reason)
+    throw new UsageError('a denial needs a reason (it is shown to the requester)', {
+      hint: `Usage: gatectl deny ${args[0] ?? '<id>'} --reason "…"`,
+    });
+  return postGrantAction(
+    ctx,
+    options,
+    args[0]!,
+    'deny',
+    { reason },
+    (g) => `Denied ${g.id}: ${g.identity} will see “${reason}”.`,
+  );
 }

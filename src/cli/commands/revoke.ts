@@ -1,10 +1,18 @@
 import type { CommandContext } from '../context.js';
-import { CliError } from '../errors.js';
+import { postGrantAction } from '../grants/decide.js';
 
 export async function run(
-  _ctx: CommandContext,
-  _options: Record<string, unknown>,
-  _args: string[],
+  ctx: CommandContext,
+  options: Record<string, unknown>,
+  args: string[],
 ): Promise<number> {
-  throw new CliError('`gatectl revoke` is not implemented yet');
+  const reason = typeof options.reason === 'string' ? options.reason : null;
+  return postGrantAction(
+    ctx,
+    options,
+    args[0]!,
+    'revoke',
+    { reason },
+    (g) => `Revoked ${g.id}: ${g.identity}'s access to ${g.target} has ended.`,
+  );
 }
