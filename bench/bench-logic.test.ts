@@ -70,6 +70,8 @@ describe('report', () => {
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:05:00.000Z',
     machine: { cpus: 2, loadAverage: [0, 0, 0], node: 'v20', pgbench: null, postgres: null, pgbouncer: null },
+    git: null,
+    brokerTarget: null,
     settings: {
       seconds: 10,
       scale: 10,

@@ -22,6 +22,8 @@ export interface BenchBroker {
   cliEnv: NodeJS.ProcessEnv;
   /** VmRSS and VmHWM of the broker process, in kB (Linux /proc). */
   memory(): { rssKb: number; hwmKb: number };
+  /** What the bench target enforces (statement rules, masking, recording), for the results. */
+  target: { statementRules: number; masking: string; recording: string };
   /** Tail of the broker's log, for error messages. */
   logTail(): string;
 }
@@ -128,11 +130,17 @@ export async function startBenchBroker(db: BenchDatabase): Promise<BenchBroker> 
   });
 
   const pid = child.pid!;
+  const target = config.targets![0]!;
   return {
     url,
     pid,
     dir,
     cliEnv,
+    target: {
+      statementRules: target.kind === 'postgres' ? (target.statements?.length ?? 0) : 0,
+      masking: target.kind === 'postgres' ? JSON.stringify(target.masking) : '',
+      recording: target.kind === 'postgres' ? JSON.stringify(target.recording) : '',
+    },
     memory() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const kb = (key: string) =>

@@ -87,7 +87,7 @@ export class CommandError extends Error {
 }
 
 /** Runs a command to completion, collecting its output; kills its process group after `timeoutMs`. */
-export function run(
+export async function run(
   command: string,
   args: string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; cwd?: string } = {},

@@ -179,7 +179,10 @@ export function renderReport(results: BenchResults): string {
   const s = results.settings;
   out.push(
     `gatectl bench — ${results.machine.cpus} CPUs, load ${results.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}, ` +
-      `pgbench -S ${s.seconds}s per row, scale ${s.scale}`,
+      `pgbench -S ${s.seconds}s per row, scale ${s.scale}` +
+      (results.git
+        ? `, commit ${results.git.commit.slice(0, 12)}${results.git.dirty ? ' (modified)' : ''}`
+        : ''),
     '',
   );
   const rows = [['pgbench -S', ...PATHS.map((p) => `${PATH_LABELS[p]} (tps / ms)`)]];

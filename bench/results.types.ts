@@ -47,6 +47,10 @@ export interface BenchResults {
     postgres: string | null;
     pgbouncer: string | null;
   };
+  /** The checkout measured: commit and whether the work tree had changes (null outside git). */
+  git: { commit: string; dirty: boolean } | null;
+  /** What the gatectl path enforced while measured. */
+  brokerTarget: { statementRules: number; masking: string; recording: string } | null;
   settings: {
     seconds: number;
     scale: number;

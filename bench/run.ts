@@ -69,6 +69,16 @@ async function versionOf(command: string, args: string[]): Promise<string | null
   return result?.code === 0 ? (result.stdout || result.stderr).trim().split('\n')[0]! : null;
 }
 
+async function gitState(): Promise<BenchResults['git']> {
+  const cwd = resolve(import.meta.dirname, '../..');
+  const head = await run('git', ['rev-parse', 'HEAD'], { cwd }).catch(() => null);
+  if (head?.code !== 0) return null;
+  const status = await run('git', ['status', '--porcelain', '--untracked-files=no'], { cwd }).catch(
+    () => null,
+  );
+  return { commit: head.stdout.trim(), dirty: (status?.stdout.trim() ?? '') !== '' };
+}
+
 async function main(): Promise<number> {
   const settings = {
     seconds: intEnv('BENCH_SECONDS', 10),
@@ -255,6 +265,8 @@ async function main(): Promise<number> {
       postgres: (await db.server.query('select version()')).rows[0]?.version ?? null,
       pgbouncer: await versionOf('pgbouncer', ['--version']),
     },
+    git: await gitState(),
+    brokerTarget: broker?.target ?? null,
     settings,
     pgbench,
     copy,

@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import { appendAuditEvent } from '../audit/log.js';
 import { BrokerTokens } from '../auth/broker-token.js';
 import { openStore, type Store } from '../store/store.js';
-import type { LoadedConfig } from './config/load.js';
+import { configRelative, type LoadedConfig } from './config/load.js';
 import type { BrokerContext } from './context.js';
 import { startGrantSweeper } from './grants/sweeper.js';
 import { HttpError } from './http-error.js';
@@ -40,9 +40,36 @@ export const LOG_REDACT = [
   '*.secret',
 ];
 
+/**
+ * Requests are logged by method and path only: a query string may carry a token or a password
+ * (a client that puts one there by mistake must not leave it in the log), and headers are
+ * left out entirely rather than redacted one by one.
+ */
+function serializeRequest(req: {
+  method?: string;
+  url?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}) {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return {
+    method: req.method,
+    path: q < 0 ? url : url.slice(0, q),
+    ...(q >= 0 ? { query: '[omitted]' } : {}),
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, redact: { paths: LOG_REDACT, censor: '[redacted]' }, base: { svc: 'gatectl-broker' } },
+    {
+      level,
+      redact: { paths: LOG_REDACT, censor: '[redacted]' },
+      base: { svc: 'gatectl-broker' },
+      serializers: { req: serializeRequest, err: pino.stdSerializers.err },
+    },
     destination as pino.DestinationStream,
   );
 }
@@ -76,7 +103,10 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   };
 
   const https = config.tls
-    ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) }
+    ? {
+        key: readFileSync(configRelative(loaded.file, config.tls.key)),
+        cert: readFileSync(configRelative(loaded.file, config.tls.cert)),
+      }
     : null;
   const app = Fastify({
     loggerInstance: log,

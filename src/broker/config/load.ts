@@ -127,7 +127,32 @@ function resolveAll(
     }
   };
   visit(config, []);
+  // TLS files are read when the broker starts listening; a path that cannot be read is a
+  // configuration mistake, reported with its line like a secret.
+  const tls = (config as { tls?: { cert?: unknown; key?: unknown } } | null)?.tls;
+  for (const key of ['cert', 'key'] as const) {
+    const value = tls?.[key];
+    if (typeof value !== 'string') continue;
+    const path = configRelative(file, value);
+    try {
+      readFileSync(path);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const pos = src ? positionOf(src, ['tls', key]) : { line: 0, column: 0 };
+      issues.push({
+        file,
+        ...pos,
+        path: `tls.${key}`,
+        message: `cannot read ${path} (${e.code ?? e.message})`,
+      });
+    }
+  }
   return { resolved, issues };
+}
+
+/** A path from the configuration, relative to the configuration file's directory. */
+export function configRelative(configFile: string, path: string): string {
+  return resolve(dirname(configFile), path);
 }
 
 function readSource(file: string): ParsedSource | undefined {
@@ -365,7 +390,7 @@ export function resolveSecret(
     }
     return new Secret(v, `env:${ref.env}`);
   }
-  const path = resolve(dirname(opts.file), ref.file);
+  const path = configRelative(opts.file, ref.file);
   try {
     return new Secret(readFileSync(path, 'utf8').replace(/\r?\n$/, ''), `file:${path}`);
   } catch (err) {
