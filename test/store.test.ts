@@ -43,6 +43,48 @@ describe.each(dialects)('store on %s', (_name, makeUrl) => {
     }
   });
 
+  it('appends session events in one batch, keeping order, nulls and fractional durations', async () => {
+    const store = await openStore(await makeUrl());
+    try {
+      const rows = Array.from({ length: 250 }, (_, i) => ({
+        session_id: 'se_1',
+        seq: i + 1,
+        at: 1_795_000_000_000 + i,
+        kind: 'statement',
+        statement: i % 2 ? `select ${i}` : null,
+        param_count: i % 3,
+        command_tag: i % 5 ? 'SELECT 1' : null,
+        rows: i % 5 ? 1 : null,
+        duration_ms: i / 8,
+        error: i === 7 ? '22012: division by zero' : null,
+        data: i === 9 ? '{"k":1}' : null,
+      }));
+      await store.appendSessionEvents(rows.slice(0, 100));
+      await store.appendSessionEvents(rows.slice(100));
+      await store.appendSessionEvents([]);
+      const got = await store.db
+        .selectFrom('session_events')
+        .select([
+          'session_id',
+          'seq',
+          'at',
+          'kind',
+          'statement',
+          'param_count',
+          'command_tag',
+          'rows',
+          'duration_ms',
+          'error',
+          'data',
+        ])
+        .orderBy('id')
+        .execute();
+      expect(got).toEqual(rows);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('opens an existing store again without re-running migrations', async () => {
     const url = await makeUrl();
     const a = await openStore(url);

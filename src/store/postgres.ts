@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.types.js';
-import { redactUrl, type Store, StoreError } from './store.js';
+import { redactUrl, SESSION_EVENT_COLUMNS, type Store, StoreError } from './store.js';
 
 // int8 columns hold epoch milliseconds and counters, all well inside 2^53.
 const types = {
@@ -48,9 +48,33 @@ export async function openPostgresStore(url: string): Promise<Store> {
     return client;
   };
 
+  // One array parameter per column: the statement text never changes, whatever the batch size.
+  const eventTypes = [
+    'text',
+    'int4',
+    'int8',
+    'text',
+    'text',
+    'int4',
+    'text',
+    'int8',
+    'float8',
+    'text',
+    'text',
+  ];
+  const insertEvents = `insert into session_events (${SESSION_EVENT_COLUMNS.join(', ')}) select * from unnest(${eventTypes
+    .map((t, i) => `$${i + 1}::${t}[]`)
+    .join(', ')})`;
   return {
     dialect: 'postgres',
     db,
+    async appendSessionEvents(rows) {
+      if (rows.length === 0) return;
+      const columns = SESSION_EVENT_COLUMNS.map((c) =>
+        rows.map((r) => (r as Record<string, unknown>)[c] ?? null),
+      );
+      await pool.query({ name: 'gatectl_append_session_events', text: insertEvents, values: columns });
+    },
     async listen(channel, handler) {
       const client = await ensureListener();
       let set = handlers.get(channel);

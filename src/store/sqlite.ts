@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.types.js';
-import { type Store, StoreError } from './store.js';
+import { SESSION_EVENT_COLUMNS, type Store, StoreError } from './store.js';
 
 /** One emitter per database file: every store opened on that file in this process hears its notifications. */
 const channels = new Map<string, EventEmitter>();
@@ -45,9 +45,20 @@ export async function openSqliteStore(path: string): Promise<Store> {
     channels.set(key, emitter);
   }
   const ee = emitter;
+  const insertEvent = handle.prepare(
+    `insert into session_events (${SESSION_EVENT_COLUMNS.join(', ')}) values (${SESSION_EVENT_COLUMNS.map(() => '?').join(', ')})`,
+  );
+  // better-sqlite3 is synchronous: the whole batch runs before any other query of this process,
+  // inside its own transaction (a savepoint when a Kysely transaction happens to be open).
+  const insertEvents = handle.transaction((rows: readonly Record<string, unknown>[]) => {
+    for (const row of rows) insertEvent.run(SESSION_EVENT_COLUMNS.map((c) => row[c] ?? null));
+  });
   return {
     dialect: 'sqlite',
     db,
+    async appendSessionEvents(rows) {
+      if (rows.length > 0) insertEvents(rows as readonly Record<string, unknown>[]);
+    },
     async listen(channel, handler) {
       const h = (payload: string) => handler(payload);
       ee.on(channel, h);

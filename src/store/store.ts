@@ -1,5 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './schema.types.js';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Database, SessionEventsTable } from './schema.types.js';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -16,6 +16,12 @@ export interface Store {
    */
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Appends statement events in one write. This is the broker's hottest write (one row per SQL
+   * statement relayed), so each dialect uses a statement it prepares once instead of building a
+   * multi-row insert per batch.
+   */
+  appendSessionEvents(rows: readonly Insertable<SessionEventsTable>[]): Promise<void>;
   /** Runs `fn` in a transaction that holds a named lock across replicas (e.g. the audit chain head). */
   withLock<T>(name: string, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -56,3 +62,18 @@ export function redactUrl(url: string): string {
     return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   }
 }
+
+/** Column order shared by the dialects' bulk inserts of session events. */
+export const SESSION_EVENT_COLUMNS = [
+  'session_id',
+  'seq',
+  'at',
+  'kind',
+  'statement',
+  'param_count',
+  'command_tag',
+  'rows',
+  'duration_ms',
+  'error',
+  'data',
+] as const;

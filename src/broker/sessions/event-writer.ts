@@ -13,7 +13,7 @@ export interface SessionEventWriterOptions {
 }
 
 /**
- * Collects statement events of every session and writes them in multi-row inserts, so the relay
+ * Collects statement events of every session and writes them in batches, so the relay
  * never waits for the store: `push` is synchronous and cheap, writes happen on a timer.
  */
 export class SessionEventWriter {
@@ -54,10 +54,7 @@ export class SessionEventWriter {
   async #write(batch: SessionEventRow[]): Promise<void> {
     try {
       for (let i = 0; i < batch.length; i += this.#maxBatch) {
-        await this.#store.db
-          .insertInto('session_events')
-          .values(batch.slice(i, i + this.#maxBatch))
-          .execute();
+        await this.#store.appendSessionEvents(batch.slice(i, i + this.#maxBatch));
       }
     } catch (err) {
       this.#log.error({ err, events: batch.length }, 'could not record session events');
