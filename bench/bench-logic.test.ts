@@ -80,6 +80,7 @@ describe('report', () => {
       execRuns: 15,
       connections: 500,
       queriesPerConnection: 20,
+      only: null,
     },
     pgbench: {
       'c1-simple': {

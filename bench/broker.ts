@@ -12,6 +12,15 @@ import { killTree, onTeardown, removeDirOnTeardown, spawnTracked, tail, waitForL
 
 export const GATECTL_BIN = resolve(import.meta.dirname, '../../bin/gatectl');
 export const BENCH_TARGET = 'bench-db';
+
+/**
+ * Extra node arguments for the broker (BENCH_BROKER_NODE_ARGS) and for every `gatectl` CLI the
+ * harness spawns (BENCH_CLI_NODE_ARGS), space-separated: `--cpu-prof --cpu-prof-dir=/tmp/prof`
+ * profiles them (these flags are refused in NODE_OPTIONS).
+ */
+export function nodeArgs(name: 'BENCH_BROKER_NODE_ARGS' | 'BENCH_CLI_NODE_ARGS'): string[] {
+  return (process.env[name] ?? '').split(' ').filter((a) => a !== '');
+}
 const BENCH_GROUP = 'bench';
 
 export interface BenchBroker {
@@ -74,10 +83,14 @@ export async function startBenchBroker(db: BenchDatabase): Promise<BenchBroker> 
 
   const logFile = join(dir, 'broker.log');
   const logFd = openSync(logFile, 'a');
-  const child = spawnTracked(process.execPath, [GATECTL_BIN, 'broker', 'start', '--config', configFile], {
-    env: { ...process.env, BENCH_UPSTREAM_PASSWORD: db.password, NO_COLOR: '1' },
-    stdio: ['ignore', logFd, 'pipe'],
-  });
+  const child = spawnTracked(
+    process.execPath,
+    [...nodeArgs('BENCH_BROKER_NODE_ARGS'), GATECTL_BIN, 'broker', 'start', '--config', configFile],
+    {
+      env: { ...process.env, BENCH_UPSTREAM_PASSWORD: db.password, NO_COLOR: '1' },
+      stdio: ['ignore', logFd, 'pipe'],
+    },
+  );
   closeSync(logFd);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {

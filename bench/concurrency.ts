@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BENCH_TARGET, type BenchBroker, GATECTL_BIN } from './broker.js';
+import { BENCH_TARGET, type BenchBroker, GATECTL_BIN, nodeArgs } from './broker.js';
 import { CommandError, killTree, spawnTracked, tail } from './proc.js';
 
 export interface ConcurrencyResult {
@@ -58,7 +58,15 @@ export async function runConcurrency(options: {
     String(options.queries),
   ];
   const [command, ...args] = options.broker
-    ? [process.execPath, GATECTL_BIN, 'exec', BENCH_TARGET, '--', ...childScript]
+    ? [
+        process.execPath,
+        ...nodeArgs('BENCH_CLI_NODE_ARGS'),
+        GATECTL_BIN,
+        'exec',
+        BENCH_TARGET,
+        '--',
+        ...childScript,
+      ]
     : childScript;
   const broker = options.broker;
   // Let the broker settle (GC after earlier rows) before the baseline.

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BENCH_TARGET, type BenchBroker, GATECTL_BIN } from './broker.js';
+import { BENCH_TARGET, type BenchBroker, GATECTL_BIN, nodeArgs } from './broker.js';
 import { type RunResult, run } from './proc.js';
 
 /** `gatectl exec bench-db -- <command…>` with the real CLI against the bench broker. */
@@ -8,10 +8,14 @@ export function gatectlExec(
   command: string[],
   options: { timeoutMs?: number } = {},
 ): Promise<RunResult> {
-  return run(process.execPath, [GATECTL_BIN, 'exec', BENCH_TARGET, '--', ...command], {
-    env: broker.cliEnv,
-    timeoutMs: options.timeoutMs ?? 120_000,
-  });
+  return run(
+    process.execPath,
+    [...nodeArgs('BENCH_CLI_NODE_ARGS'), GATECTL_BIN, 'exec', BENCH_TARGET, '--', ...command],
+    {
+      env: broker.cliEnv,
+      timeoutMs: options.timeoutMs ?? 120_000,
+    },
+  );
 }
 
 /** The wall-clock wrapper (bench/timed.ts) as a command line, for timing a child inside `gatectl exec`. */

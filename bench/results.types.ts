@@ -59,6 +59,8 @@ export interface BenchResults {
     execRuns: number;
     connections: number;
     queriesPerConnection: number;
+    /** The sections BENCH_ONLY selected; null when every section ran. */
+    only: string[] | null;
   };
   /** Keyed by pgbench configuration (c1-simple, …), then by path. */
   pgbench: Record<string, Record<BenchPath, Outcome<PgbenchResult>>>;

@@ -45,6 +45,19 @@ function intEnv(name: string, fallback: number): number {
   return n;
 }
 
+const SECTIONS = ['masking', 'exec', 'concurrency', ...PGBENCH_CONFIGS.map((c) => c.name), 'copy'];
+
+/** BENCH_ONLY=c8-simple,copy runs only those sections (for profiling one path); unset runs all. */
+function onlyEnv(): string[] | null {
+  const raw = process.env.BENCH_ONLY?.trim();
+  if (!raw) return null;
+  const names = raw.split(',').map((s) => s.trim());
+  const unknown = names.filter((n) => !SECTIONS.includes(n));
+  if (unknown.length > 0)
+    throw new Error(`BENCH_ONLY: unknown section ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
+  return names;
+}
+
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
@@ -88,7 +101,9 @@ async function main(): Promise<number> {
     execRuns: intEnv('BENCH_EXEC_RUNS', 15),
     connections: intEnv('BENCH_CONNECTIONS', 500),
     queriesPerConnection: intEnv('BENCH_QUERIES', 20),
+    only: onlyEnv(),
   };
+  const wanted = (section: string) => settings.only === null || settings.only.includes(section);
   const startedAt = new Date().toISOString();
   for (const tool of ['pgbench', 'psql'])
     if (!(await which(tool))) throw new Error(`${tool} is required (install the PostgreSQL client tools)`);
@@ -131,72 +146,84 @@ async function main(): Promise<number> {
 
   // Start-up, masking and concurrency first: the exec runs warm the broker up, and its memory
   // baseline for the concurrency row is then not inflated by the buffers of the COPY runs.
-  progress('masking check through the tunnel');
-  const maskingThroughTunnel = await measure('masking check', () =>
-    viaGatectl(async (b) => {
-      const result = await gatectlExec(b, [
-        'psql',
-        '-X',
-        '-A',
-        '-t',
-        '-c',
-        'select pan from payments where id = 1',
-      ]);
-      if (result.code !== 0)
-        throw new CommandError('exit', `exit ${result.code ?? result.signal}: ${tail(result.stderr)}`, {
-          result,
-        });
-      return maskedInOutput(result.stdout, benchPans()[1]!);
-    }),
-  );
+  if (wanted('masking')) progress('masking check through the tunnel');
+  const skipped = { status: 'skipped', reason: 'not in BENCH_ONLY' } as const;
+  const maskingThroughTunnel = !wanted('masking')
+    ? skipped
+    : await measure('masking check', () =>
+        viaGatectl(async (b) => {
+          const result = await gatectlExec(b, [
+            'psql',
+            '-X',
+            '-A',
+            '-t',
+            '-c',
+            'select pan from payments where id = 1',
+          ]);
+          if (result.code !== 0)
+            throw new CommandError('exit', `exit ${result.code ?? result.signal}: ${tail(result.stderr)}`, {
+              result,
+            });
+          return maskedInOutput(result.stdout, benchPans()[1]!);
+        }),
+      );
 
-  progress(`gatectl exec -- true × ${settings.execRuns}`);
-  const execTrue = await measure('exec true', () =>
-    viaGatectl(async (b) => {
-      const runsMs: number[] = [];
-      for (let i = 0; i < settings.execRuns; i++) {
-        const result = await gatectlExec(b, ['true'], { timeoutMs: 60_000 });
-        if (result.code !== 0)
-          throw new CommandError('exit', `exit ${result.code ?? result.signal}: ${tail(result.stderr)}`, {
-            result,
-          });
-        runsMs.push(result.wallMs);
-      }
-      return { runsMs, medianMs: median(runsMs) };
-    }),
-  );
+  if (wanted('exec')) progress(`gatectl exec -- true × ${settings.execRuns}`);
+  const execTrue = !wanted('exec')
+    ? skipped
+    : await measure('exec true', () =>
+        viaGatectl(async (b) => {
+          const runsMs: number[] = [];
+          for (let i = 0; i < settings.execRuns; i++) {
+            const result = await gatectlExec(b, ['true'], { timeoutMs: 60_000 });
+            if (result.code !== 0)
+              throw new CommandError('exit', `exit ${result.code ?? result.signal}: ${tail(result.stderr)}`, {
+                result,
+              });
+            runsMs.push(result.wallMs);
+          }
+          return { runsMs, medianMs: median(runsMs) };
+        }),
+      );
 
-  progress(
-    `${settings.connections} concurrent connections × ${settings.queriesPerConnection} queries: direct`,
-  );
+  if (wanted('concurrency'))
+    progress(
+      `${settings.connections} concurrent connections × ${settings.queriesPerConnection} queries: direct`,
+    );
   const concurrency: BenchResults['concurrency'] = {
-    direct: await measure('concurrency direct', () =>
-      runConcurrency({
-        connections: settings.connections,
-        queries: settings.queriesPerConnection,
-        env: direct,
-        timeoutMs: 300_000,
-      }),
-    ),
+    direct: !wanted('concurrency')
+      ? skipped
+      : await measure('concurrency direct', () =>
+          runConcurrency({
+            connections: settings.connections,
+            queries: settings.queriesPerConnection,
+            env: direct,
+            timeoutMs: 300_000,
+          }),
+        ),
     gatectl: { status: 'skipped', reason: 'not run' },
   };
-  progress(
-    `${settings.connections} concurrent connections × ${settings.queriesPerConnection} queries: gatectl`,
-  );
-  concurrency.gatectl = await measure('concurrency gatectl', () =>
-    viaGatectl((b) =>
-      runConcurrency({
-        connections: settings.connections,
-        queries: settings.queriesPerConnection,
-        env: direct,
-        broker: b,
-        timeoutMs: 300_000,
-      }),
-    ),
-  );
+  if (wanted('concurrency'))
+    progress(
+      `${settings.connections} concurrent connections × ${settings.queriesPerConnection} queries: gatectl`,
+    );
+  concurrency.gatectl = !wanted('concurrency')
+    ? skipped
+    : await measure('concurrency gatectl', () =>
+        viaGatectl((b) =>
+          runConcurrency({
+            connections: settings.connections,
+            queries: settings.queriesPerConnection,
+            env: direct,
+            broker: b,
+            timeoutMs: 300_000,
+          }),
+        ),
+      );
 
   const pgbench: BenchResults['pgbench'] = {};
   for (const config of PGBENCH_CONFIGS) {
+    if (!wanted(config.name)) continue;
     const row = {} as Record<BenchPath, Outcome<Awaited<ReturnType<typeof runPgbench>>>>;
     pgbench[config.name] = row;
     progress(`pgbench -S ${config.name}: direct`);
@@ -222,10 +249,11 @@ async function main(): Promise<number> {
     );
   }
 
-  progress(`COPY ${COPY_ROWS} rows × ${settings.copyRuns}: direct, bare relay, gatectl exec`);
+  if (wanted('copy'))
+    progress(`COPY ${COPY_ROWS} rows × ${settings.copyRuns}: direct, bare relay, gatectl exec`);
   const copyRuns = { direct: [] as number[], relay: [] as number[], gatectl: [] as number[] };
   const copyErrors: Partial<Record<keyof typeof copyRuns, string>> = {};
-  for (let i = 0; i < settings.copyRuns; i++) {
+  for (let i = 0; i < (wanted('copy') ? settings.copyRuns : 0); i++) {
     const attempt = async (path: keyof typeof copyRuns, fn: () => Promise<number>) => {
       if (copyErrors[path]) return;
       const outcome = await measure(`copy ${path}`, fn);
@@ -248,9 +276,11 @@ async function main(): Promise<number> {
     );
   }
   const series = (path: keyof typeof copyRuns): Outcome<TimingSeries> =>
-    copyErrors[path]
-      ? { status: 'failed', error: copyErrors[path]! }
-      : { status: 'ok', value: { runsMs: copyRuns[path], medianMs: median(copyRuns[path]) } };
+    !wanted('copy')
+      ? skipped
+      : copyErrors[path]
+        ? { status: 'failed', error: copyErrors[path]! }
+        : { status: 'ok', value: { runsMs: copyRuns[path], medianMs: median(copyRuns[path]) } };
   const copy = { direct: series('direct'), relay: series('relay'), gatectl: series('gatectl') };
 
   const raw = {
