@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
-import { WebSocketDuplex, WS_BUFFER_LIMIT } from '../src/broker/tunnels/web-socket-duplex.js';
+import WebSocket from 'ws';
+import { WebSocketByteStream } from '../src/lib/websocket/byte-stream.js';
+import { serverHandshake } from '../src/lib/websocket/handshake.js';
 import { spawnCli } from './support/cli.js';
 import { eventually, startTunnelWorld, TARGET, type TunnelWorld } from './tunnel-fixtures.js';
 
@@ -25,22 +26,36 @@ function eventOrStall(emitter: NodeJS.EventEmitter, event: string, ms: number): 
   });
 }
 
-describe('WebSocketDuplex', () => {
+describe('WebSocketByteStream', () => {
   let server: Server;
-  let wss: WebSocketServer;
+  const accepted: WebSocketByteStream[] = [];
+  let onStream: ((s: WebSocketByteStream) => void) | null = null;
   beforeAll(async () => {
+    // The broker's side of the tunnel (handshake and byte stream) against a `ws` client.
     server = createServer();
-    wss = new WebSocketServer({ server, perMessageDeflate: false });
+    server.on('upgrade', (req, socket, head) => {
+      const hs = serverHandshake(req.method, req.headers);
+      if ('refusal' in hs) {
+        socket.destroy();
+        return;
+      }
+      socket.write(hs.response);
+      const stream = new WebSocketByteStream(socket as Socket, { role: 'server', head, writeLimit: LIMIT });
+      accepted.push(stream);
+      onStream?.(stream);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   });
   afterAll(async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
+    for (const s of accepted) s.destroy();
     await new Promise<void>((r) => server.close(() => r()));
   });
+  const LIMIT = 256 * 1024;
 
   it('stops its writer while the peer does not read, holding a bounded amount, and loses nothing', async () => {
-    const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
+    const streamReady = new Promise<WebSocketByteStream>((r) => {
+      onStream = r;
+    });
     const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
       perMessageDeflate: false,
     });
@@ -53,8 +68,7 @@ describe('WebSocketDuplex', () => {
       received.push(d);
       receivedBytes += d.length;
     });
-    const ws = await accepted;
-    const duplex = new WebSocketDuplex(ws);
+    const stream = await streamReady;
 
     const chunk = 64 * 1024;
     const limit = 256 * MiB;
@@ -63,23 +77,31 @@ describe('WebSocketDuplex', () => {
     // Writes like the relay does: until write() says stop, then wait for 'drain'.
     for (;;) {
       const data = Buffer.alloc(chunk, written / chunk);
-      const more = duplex.write(data);
+      const more = stream.write(data);
       written += chunk;
-      maxHeld = Math.max(maxHeld, duplex.writableLength + ws.bufferedAmount);
+      maxHeld = Math.max(maxHeld, stream.writableLength);
       if (written >= limit) break;
-      if (!more && !(await eventOrStall(duplex, 'drain', 1000))) break;
+      if (!more && !(await eventOrStall(stream, 'drain', 1000))) break;
     }
-    // Only the kernel's socket buffers (a few MiB on loopback) and the bounded user-space buffers
+    // Only the kernel's socket buffers (a few MiB on loopback) and the bounded user-space buffer
     // lie between writer and reader: the writer stalled long before the limit.
     expect(written).toBeLessThan(limit);
-    expect(maxHeld).toBeLessThanOrEqual(2 * WS_BUFFER_LIMIT + chunk);
+    expect(maxHeld).toBeLessThanOrEqual(LIMIT + chunk + 14);
 
     client.resume();
     await eventually(async () => receivedBytes === written, 30_000);
     const all = Buffer.concat(received);
+    expect(received.length).toBe(written / chunk);
     for (let i = 0; i < written / chunk; i++) expect(all[i * chunk]).toBe(i & 0xff);
-    client.close();
-    duplex.destroy();
+    // And the other way: what the client sends arrives as bytes, in order.
+    const got: Buffer[] = [];
+    stream.on('data', (d: Buffer) => got.push(d));
+    for (let i = 0; i < 100; i++) client.send(Buffer.from(`m${i};`));
+    await eventually(async () => Buffer.concat(got).toString().endsWith('m99;'), 5_000);
+    expect(Buffer.concat(got).toString()).toBe(Array.from({ length: 100 }, (_, i) => `m${i};`).join(''));
+    const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
+    stream.end();
+    expect(await closed).toBe(1000);
   });
 });
 

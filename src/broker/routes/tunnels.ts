@@ -13,14 +13,13 @@ export const tunnelRoutes: BrokerRoutes = (app, ctx) => {
   const live = new LiveConnections(ctx);
   const events = new SessionEventWriter(ctx.store, ctx.log);
   live.start();
-  const wss = attachTunnelEndpoint(app, ctx, { live, events });
+  const streams = attachTunnelEndpoint(app, ctx, { live, events });
   // Before the HTTP server stops waiting for its connections: end every session (FATAL to the
   // client, records closed), then drop what is left of the WebSockets.
   app.addHook('preClose', async () => {
     await live.close();
     await events.flush();
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
+    for (const stream of streams) stream.destroy();
   });
 
   app.post('/v1/tunnels', async (req, reply) => {

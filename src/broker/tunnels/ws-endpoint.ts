@@ -1,7 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocketByteStream } from '../../lib/websocket/byte-stream.js';
+import { CloseCode } from '../../lib/websocket/frame.js';
+import { serverHandshake } from '../../lib/websocket/handshake.js';
 import { requireIdentity } from '../auth-guard.js';
 import type { PostgresTargetConfig } from '../config/schema.js';
 import type { BrokerContext } from '../context.js';
@@ -13,16 +16,25 @@ import type { EndReason, LiveConnections } from './live-connections.js';
 import { postgresEngine } from './postgres-engine.js';
 import { getTunnel, grantEndedReason, type TunnelRow } from './service.js';
 import { CLIENT_ADDR_HEADER } from './tunnel.types.js';
-import { WebSocketDuplex } from './web-socket-duplex.js';
 
 const CONNECT_PATH = /^\/v1\/tunnels\/([A-Za-z0-9_-]{1,64})\/connect$/;
 
 /**
- * Largest WebSocket message accepted from the CLI. The CLI sends what it read from one local
- * TCP socket at a time (≤ 64 KiB); protocol messages larger than this span several WebSocket
- * messages and are capped by the engine's own `max_message_size`.
+ * Largest WebSocket frame accepted from the CLI (a larger one closes the connection with 1009).
+ * The CLI sends what it read from one local TCP socket at a time (≤ 64 KiB); protocol messages
+ * larger than this span several frames and are capped by the engine's own `max_message_size`.
  */
 export const TUNNEL_MAX_PAYLOAD = 1024 * 1024;
+
+/**
+ * Bytes the broker queues towards one CLI before the relay stops reading from the database.
+ * Above the sockets' default 16 KiB so that relaying one 64 KiB read does not pause and resume
+ * its source every time; bounded so a slow client costs at most about this plus one chunk.
+ */
+export const TUNNEL_WRITE_LIMIT = 256 * 1024;
+
+/** The WebSockets being served, to cut at shutdown. */
+export type TunnelStreams = Set<WebSocketByteStream>;
 
 export interface TunnelEndpointDeps {
   live: LiveConnections;
@@ -32,19 +44,15 @@ export interface TunnelEndpointDeps {
 /**
  * `GET /v1/tunnels/:id/connect` as a WebSocket upgrade: one WebSocket per client TCP connection,
  * authenticated with the owner's bearer token while the grant is active, served by the engine.
+ * After the RFC 6455 handshake the WebSocket is a byte stream (WebSocketByteStream): frames
+ * carry the PostgreSQL bytes, and a frame's payload goes to the engine as it arrives.
  */
 export function attachTunnelEndpoint(
   app: FastifyInstance,
   ctx: BrokerContext,
   deps: TunnelEndpointDeps,
-): WebSocketServer {
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: TUNNEL_MAX_PAYLOAD,
-    perMessageDeflate: false,
-    // The CLI sends binary frames only; a text frame is relayed as bytes like any other.
-    skipUTF8Validation: true,
-  });
+): TunnelStreams {
+  const streams: TunnelStreams = new Set();
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const m = CONNECT_PATH.exec(path);
@@ -54,12 +62,27 @@ export function attachTunnelEndpoint(
       return;
     }
     socket.on('error', () => {});
+    const handshake = serverHandshake(req.method, req.headers);
+    if ('refusal' in handshake) {
+      const { status, message, headers } = handshake.refusal;
+      reject(socket, new HttpError(status, 'bad_upgrade', message), headers);
+      return;
+    }
     void authorize(ctx, req, socket, m[1]!).then(
       (ok) => {
-        if (!ok) return;
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          serve(ctx, deps, ws, req, ok).catch((err) => ctx.log.error({ err }, 'tunnel connection failed'));
+        if (!ok || socket.destroyed) return;
+        socket.write(handshake.response);
+        const tcp = socket as Socket;
+        tcp.setNoDelay(true);
+        const stream = new WebSocketByteStream(tcp, {
+          role: 'server',
+          head,
+          maxFramePayload: TUNNEL_MAX_PAYLOAD,
+          writeLimit: TUNNEL_WRITE_LIMIT,
         });
+        streams.add(stream);
+        stream.once('close', () => streams.delete(stream));
+        serve(ctx, deps, stream, req, ok).catch((err) => ctx.log.error({ err }, 'tunnel connection failed'));
       },
       (err) => {
         if (err instanceof HttpError) reject(socket, err);
@@ -70,7 +93,7 @@ export function attachTunnelEndpoint(
       },
     );
   });
-  return wss;
+  return streams;
 }
 
 interface Authorized {
@@ -107,7 +130,7 @@ async function authorize(
 async function serve(
   ctx: BrokerContext,
   deps: TunnelEndpointDeps,
-  ws: WebSocket,
+  stream: WebSocketByteStream,
   req: IncomingMessage,
   auth: Authorized,
 ): Promise<void> {
@@ -124,11 +147,6 @@ async function serve(
     localAddr,
   });
   const controller = new AbortController();
-  let bytesIn = 0;
-  ws.on('message', (data: Buffer) => {
-    bytesIn += data.length;
-  });
-  const stream = new WebSocketDuplex(ws);
   stream.on('error', (err) => log.debug({ err }, 'tunnel stream error'));
 
   let resolveDone!: () => void;
@@ -169,11 +187,12 @@ async function serve(
     // The engine reports the end (with exact byte counts) itself; this covers an engine that
     // failed before it could, with what the WebSocket saw coming in.
     await recorder
-      .end({ reason: 'closed', bytesIn, bytesOut: 0 })
+      .end({ reason: 'closed', bytesIn: stream.bytesRead, bytesOut: 0 })
       .catch((err) => log.error({ err }, 'cannot record the session end'));
-    stream.destroy();
-    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
-    setTimeout(() => ws.terminate(), 2000).unref();
+    // The engine has ended the client (a FATAL, or the reply to its Terminate): close the
+    // WebSocket and cut it if the CLI does not finish the close promptly.
+    stream.close(CloseCode.normal);
+    setTimeout(() => stream.destroy(), 2000).unref();
     resolveDone();
   }
 }
@@ -184,19 +203,24 @@ function headerValue(v: string | string[] | undefined): string | null {
 }
 
 /** Answers a refused upgrade with a plain HTTP error in the API's JSON shape. */
-function reject(socket: Duplex, err: HttpError): void {
+function reject(socket: Duplex, err: HttpError, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: err.code, message: err.message } });
   const reasons: Record<number, string> = {
+    400: 'Bad Request',
     401: 'Unauthorized',
     403: 'Forbidden',
     404: 'Not Found',
     410: 'Gone',
+    426: 'Upgrade Required',
     500: 'Internal Server Error',
   };
   socket.end(
     `HTTP/1.1 ${err.status} ${reasons[err.status] ?? 'Error'}\r\n` +
       'Content-Type: application/json\r\n' +
+      Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('') +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
       body,

@@ -1,10 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CLIENT_ADDR_HEADER } from '../../broker/tunnels/tunnel.types.js';
+import type { WebSocketByteStream } from '../../lib/websocket/byte-stream.js';
+import { openWebSocket, UpgradeRefusedError } from '../../lib/websocket/connect.js';
+import { CloseCode } from '../../lib/websocket/frame.js';
 import type { TokenSource } from '../broker-client.js';
 import { CliError } from '../errors.js';
 
 export interface LocalTunnelOptions {
-  /** Broker base URL; `https:` becomes `wss:`. */
+  /** Broker base URL; with `https:` the WebSockets use TLS too. */
   brokerUrl: string;
   tunnelId: string;
   tokens: TokenSource | null;
@@ -28,8 +31,8 @@ export type TunnelEvent =
   | { kind: 'refused'; id: number; status: number; code: string; message: string }
   | { kind: 'error'; id: number; message: string };
 
-/** Largest WebSocket message accepted from the broker: one relayed protocol message can be large. */
-const MAX_INBOUND_PAYLOAD = 256 * 1024 * 1024;
+/** Largest WebSocket frame accepted from the broker (it sends one frame per read of the database). */
+const MAX_INBOUND_FRAME = 256 * 1024 * 1024;
 
 /**
  * Bytes queued towards a peer before reading from the other side pauses. Above the sockets'
@@ -38,27 +41,15 @@ const MAX_INBOUND_PAYLOAD = 256 * 1024 * 1024;
  */
 const BUFFER_LIMIT = 256 * 1024;
 
-type WsModule = typeof import('ws');
-type WebSocket = import('ws').WebSocket;
-
 /**
- * RFC 6455 masking protects caching intermediaries from frames a hostile web page chose; this
- * client is no browser and relays what the user's own tools send, so it uses the all-zero mask
- * (still marked masked, as the RFC requires), which spares ws an XOR pass and a copy per frame.
- */
-function zeroMask(mask: Buffer): void {
-  mask.fill(0);
-}
-
-/**
- * Relays a local TCP connection over its WebSocket, one binary message per TCP read, without a
- * stream adapter in between. Each side pauses reading while more than BUFFER_LIMIT bytes wait to
- * be written on the other. The WebSocket closing (the broker ended the session) ends the local
- * socket after everything received was written; the local client closing closes the WebSocket.
+ * Relays a local TCP connection over its WebSocket, one binary frame per TCP read. Each side
+ * pauses reading while more than BUFFER_LIMIT bytes wait to be written on the other. The
+ * WebSocket ending (the broker ended the session) ends the local socket after everything
+ * received was written; the local client closing closes the WebSocket.
  */
 function wire(
   socket: Socket,
-  ws: WebSocket,
+  ws: WebSocketByteStream,
   stats: TunnelStats,
   count: (up: number, down: number) => void,
 ): void {
@@ -70,37 +61,48 @@ function wire(
   socket.on('data', (d: Buffer) => {
     count(d.length, 0);
     stats.bytesUp += d.length;
-    if (ws.readyState !== ws.OPEN) return;
-    // The callback of a send runs once its bytes are handed to the kernel, so when the one
-    // that crossed the limit completes, everything before it has gone too.
-    if (!upWaiting && ws.bufferedAmount + d.length > BUFFER_LIMIT) {
+    if (!ws.write(d) && !upWaiting && !ws.writableEnded) {
       upWaiting = true;
       socket.pause();
-      ws.send(d, { binary: true }, resumeUp);
-    } else {
-      ws.send(d, { binary: true });
+      ws.once('drain', resumeUp);
     }
   });
-  socket.on('end', () => {
-    if (ws.readyState === ws.OPEN) ws.close(1000);
-  });
-  ws.on('message', (d: Buffer) => {
+  socket.on('end', () => ws.close(CloseCode.normal));
+  ws.on('data', (d: Buffer) => {
     count(0, d.length);
     stats.bytesDown += d.length;
     if (socket.destroyed || socket.writableEnded) return;
     socket.write(d);
-    if (socket.writableLength > BUFFER_LIMIT && !ws.isPaused) {
+    if (socket.writableLength > BUFFER_LIMIT && !ws.isPaused()) {
       ws.pause();
       socket.once('drain', () => ws.resume());
     }
   });
-  ws.once('close', (code) => {
+  ws.on('end', () => {
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.end();
+    const code = ws.peerCloseCode;
+    // A close other than a normal one (or the connection simply dropping) cuts the client loose
+    // even if it stopped reading.
+    if (code !== CloseCode.normal && code !== CloseCode.noStatus)
+      setTimeout(() => socket.destroy(), 1000).unref();
+  });
+  ws.on('error', () => socket.destroy());
+  ws.on('close', () => {
     if (!socket.destroyed && !socket.writableEnded) socket.end();
-    if (code !== 1000 && code !== 1005) setTimeout(() => socket.destroy(), 1000).unref();
   });
   socket.resume();
 }
-let wsModule: Promise<WsModule> | undefined;
+
+/** The broker's refusal of a connection: its JSON error, or the bare HTTP status. */
+function refusalOf(err: UpgradeRefusedError): { code: string; message: string } {
+  try {
+    const parsed = JSON.parse(err.body) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.code && parsed.error.message)
+      return { code: parsed.error.code, message: parsed.error.message };
+  } catch {}
+  return { code: `http_${err.status}`, message: `the broker refused the connection (HTTP ${err.status})` };
+}
 
 /**
  * A listener on 127.0.0.1 whose every accepted TCP connection travels in its own WebSocket to
@@ -153,13 +155,11 @@ export class LocalTunnel {
     });
   }
 
-  #wsUrl(): string {
-    const u = new URL(
+  #connectUrl(): URL {
+    return new URL(
       `/v1/tunnels/${encodeURIComponent(this.#options.tunnelId)}/connect`,
       `${this.#options.brokerUrl}/`,
     );
-    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-    return u.toString();
   }
 
   #accept(socket: Socket): void {
@@ -175,67 +175,47 @@ export class LocalTunnel {
     const from = `${socket.remoteAddress}:${socket.remotePort}`;
     let up = 0;
     let down = 0;
-    let ws: import('ws').WebSocket | undefined;
+    let ws: WebSocketByteStream | undefined;
+    const connecting = new AbortController();
     socket.on('error', () => {});
     socket.once('close', () => {
       this.#sockets.delete(socket);
       this.stats.open--;
-      if (ws && ws.readyState !== ws.CLOSED) {
-        // Let a clean close flush; cut a connection the broker does not finish promptly.
-        if (ws.readyState === ws.OPEN) ws.close(1000);
-        setTimeout(() => ws?.terminate(), 2000).unref();
-      }
+      connecting.abort(new Error('the local client closed the connection'));
+      // Let a clean close flush; the stream cuts a connection the broker does not finish.
+      ws?.close(CloseCode.normal);
       this.#emit({ kind: 'close', id, bytesUp: up, bytesDown: down });
     });
     this.#emit({ kind: 'open', id, from });
 
     void (async () => {
       const token = this.#options.tokens ? await this.#options.tokens.get() : null;
-      wsModule ??= import('ws');
-      const { WebSocket } = await wsModule;
       if (socket.destroyed) return;
-      ws = new WebSocket(this.#wsUrl(), {
+      const stream = await openWebSocket(this.#connectUrl(), {
         headers: {
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           [CLIENT_ADDR_HEADER]: from,
         },
-        maxPayload: MAX_INBOUND_PAYLOAD,
-        perMessageDeflate: false,
-        // Binary frames only; a text frame would be a broker bug, not something to validate.
-        skipUTF8Validation: true,
-        generateMask: zeroMask,
+        signal: connecting.signal,
+        maxFramePayload: MAX_INBOUND_FRAME,
+        writeLimit: BUFFER_LIMIT,
       });
-      ws.on('unexpected-response', (_req, res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          if (body.length < 8192) body += d;
-        });
-        res.on('end', () => {
-          let code = `http_${res.statusCode}`;
-          let message = `the broker refused the connection (HTTP ${res.statusCode})`;
-          try {
-            const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
-            code = parsed.error?.code ?? code;
-            message = parsed.error?.message ?? message;
-          } catch {}
-          this.#emit({ kind: 'refused', id, status: res.statusCode ?? 0, code, message });
-          socket.destroy();
-        });
-        res.on('error', () => socket.destroy());
+      if (socket.destroyed) {
+        stream.destroy();
+        return;
+      }
+      ws = stream;
+      wire(socket, stream, this.stats, (u, d) => {
+        up += u;
+        down += d;
       });
-      ws.on('error', (err) => {
-        this.#emit({ kind: 'error', id, message: err.message });
-        socket.destroy();
-      });
-      ws.once('open', () =>
-        wire(socket, ws!, this.stats, (u, d) => {
-          up += u;
-          down += d;
-        }),
-      );
     })().catch((err: Error) => {
-      this.#emit({ kind: 'error', id, message: err.message });
+      if (socket.destroyed) return;
+      if (err instanceof UpgradeRefusedError) {
+        this.#emit({ kind: 'refused', id, status: err.status, ...refusalOf(err) });
+      } else {
+        this.#emit({ kind: 'error', id, message: err.message });
+      }
       socket.destroy();
     });
   }

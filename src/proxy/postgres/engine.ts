@@ -1,8 +1,7 @@
-import type { Duplex } from 'node:stream';
 import { backendKeyData, type ErrorFields, errorResponse, readyForQuery } from './backend-messages.js';
 import { type CancelRegistration, cancelRegistry } from './cancel-registry.js';
 import { authenticateClient, readClientHello } from './client-handshake.js';
-import type { PostgresSessionOptions, ServePostgresClient } from './engine.types.js';
+import type { ClientStream, PostgresSessionOptions, ServePostgresClient } from './engine.types.js';
 import { MessageTooLargeError, PgClientError, ProtocolError, UpstreamError } from './errors.js';
 import { FrameReader, PeerClosedError } from './frame-reader.js';
 import { MessageFramer } from './framer.js';
@@ -40,7 +39,7 @@ export const servePostgresClient: ServePostgresClient = async (client, options) 
 };
 
 class EngineSession {
-  readonly #client: Duplex;
+  readonly #client: ClientStream;
   readonly #options: PostgresSessionOptions;
   readonly #maxMessageSize: number;
   #bytesOut = 0;
@@ -50,7 +49,7 @@ class EngineSession {
   #relay: Relay | null = null;
   #upstream: UpstreamSession | null = null;
 
-  constructor(client: Duplex, options: PostgresSessionOptions) {
+  constructor(client: ClientStream, options: PostgresSessionOptions) {
     this.#client = client;
     this.#options = options;
     this.#maxMessageSize = options.target.max_message_size ?? DEFAULT_MAX_MESSAGE_SIZE;

@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { PostgresTargetConfig } from '../../broker/config/schema.js';
 import type { Secret } from '../../lib/secret.js';
@@ -72,5 +71,29 @@ export interface SessionHooks {
   onEnd(info: SessionEndInfo): void | Promise<void>;
 }
 
+/**
+ * The client side of a session: a TCP socket, or the tunnel's WebSocket byte stream. The part
+ * of the Duplex interface the engine uses, with the same meaning (`write` returning false asks
+ * for a wait until `'drain'`; `'end'` is the peer's end of data; `'close'` the connection's).
+ */
+export interface ClientStream {
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  end(chunk: Buffer): unknown;
+  destroy(): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  setNoDelay?(on?: boolean): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close' | 'drain', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'close' | 'end' | 'drain', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'end' | 'close' | 'drain', listener: () => void): unknown;
+  off(event: 'error', listener: (err: Error) => void): unknown;
+}
+
 /** Serves one client connection (a StartupMessage or a CancelRequest) until it ends. */
-export type ServePostgresClient = (client: Duplex, options: PostgresSessionOptions) => Promise<void>;
+export type ServePostgresClient = (client: ClientStream, options: PostgresSessionOptions) => Promise<void>;

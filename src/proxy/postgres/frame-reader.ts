@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { ClientStream } from './engine.types.js';
 import type { MessageFramer } from './framer.js';
 
 export interface Frame {
@@ -20,14 +20,14 @@ export class PeerClosedError extends Error {
  * back the bytes received past the last message read, so the relay starts on a boundary.
  */
 export class FrameReader {
-  readonly #socket: Duplex;
+  readonly #socket: ClientStream;
   readonly #framer: MessageFramer;
   #pending: Buffer = Buffer.alloc(0);
   #waiter: { resolve: (f: Frame) => void; reject: (e: unknown) => void } | null = null;
   #failure: unknown = null;
   bytesRead = 0;
 
-  constructor(socket: Duplex, framer: MessageFramer) {
+  constructor(socket: ClientStream, framer: MessageFramer) {
     this.#socket = socket;
     this.#framer = framer;
     framer.wantAll();

@@ -2,13 +2,14 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type ErrorFields, errorResponse } from './backend-messages.js';
 import { decodeBind, decodeClose, decodeCString, decodeErrorFields, decodeParse } from './decode.js';
+import type { ClientStream } from './engine.types.js';
 import { MessageTooLargeError } from './errors.js';
 import { MessageFramer } from './framer.js';
 import { Backend, Frontend } from './protocol.js';
 import type { StatementTracker } from './statement-tracker.js';
 
 export interface RelayOptions {
-  client: Duplex;
+  client: ClientStream;
   upstream: Duplex;
   maxMessageSize: number;
   tracker: StatementTracker;
@@ -61,7 +62,7 @@ const CLOSE_WAIT_MS = 2000;
  * more pauses its source until 'drain'.
  */
 export class Relay {
-  readonly #client: Duplex;
+  readonly #client: ClientStream;
   readonly #upstream: Duplex;
   readonly #tracker: StatementTracker;
   readonly #log: Logger;
