@@ -223,6 +223,38 @@ describe('grant decisions', () => {
     expect(after.body.etag).not.toBe(list.body.etag);
   });
 
+  it('long-poll with while=approved holds an active grant and answers at its revocation', async () => {
+    await using b = await startTestBroker({ targets: [target()] });
+    const p = await people(b);
+    const id = (await call(b.url, p.alice, 'POST', '/v1/grants', { target: 'prod-db' })).body.grant.id;
+    await call(b.url, p.bob, 'POST', `/v1/grants/${id}/approve`, {});
+    // Without `while` an approved grant is answered at once: it is no longer pending.
+    const t0 = Date.now();
+    expect(
+      (await call(b.url, p.alice, 'GET', `/v1/grants/${id}/wait?timeout_ms=5000`)).body.grant.state,
+    ).toBe('approved');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const t1 = Date.now();
+    const held = await call(b.url, p.alice, 'GET', `/v1/grants/${id}/wait?while=approved&timeout_ms=300`);
+    expect(held.body.grant.state).toBe('approved');
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(290);
+    const bad = await call(b.url, p.alice, 'GET', `/v1/grants/${id}/wait?while=nonsense`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('while must be one of');
+
+    const waiting = call(b.url, p.alice, 'GET', `/v1/grants/${id}/wait?while=approved&timeout_ms=20000`);
+    await new Promise((r) => setTimeout(r, 200));
+    const revokedAt = Date.now();
+    await call(b.url, p.dave, 'POST', `/v1/grants/${id}/revoke`, { reason: 'rotation' });
+    const done = await waiting;
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    expect(done.body.grant).toMatchObject({
+      state: 'revoked',
+      revoked_by: 'dave@example.com',
+      end_reason: 'rotation',
+    });
+  });
+
   it('the approval core is generic: a held-statement request is decided and expired the same way', async () => {
     await using b = await startTestBroker({ targets: [target()] });
     const ctx = b.broker.ctx;

@@ -112,6 +112,46 @@ describe('PostgreSQL engine, upstream cleartext password and SCRAM', () => {
   });
 });
 
+describe('PostgreSQL engine, upstream SCRAM with non-ASCII passwords (SASLprep)', () => {
+  let server: TestPostgres;
+  beforeAll(async () => {
+    server = await startPostgres();
+    await server.query('create database appdb');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it.each([
+    { role: 'intl_mapped', password: 'pässwörd\u00A0ℌ', why: 'NO-BREAK SPACE → SPACE, ℌ → H' },
+    { role: 'intl_zw', password: 'ge\u00ADheim\u200Dnis ﬁ', why: 'zero-width characters removed, ﬁ → fi' },
+    { role: 'intl_raw', password: 'pässwörd\u00A0😀', why: 'rejected by SASLprep, so used as it is' },
+  ])('logs in as $role with a non-ASCII password ($why)', async ({ role, password }) => {
+    // The server prepares the password itself when it computes the role's SCRAM verifier.
+    await server.query(`create role ${role} login password '${password}'`);
+    const stored = await server.query(`select rolpassword from pg_authid where rolname = '${role}'`);
+    expect(stored.rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$/);
+    // libpq (psql) logs in with the same password directly: the verifier is PostgreSQL's own.
+    const direct = await runTool('psql', ['-X', '-At', '-c', 'select current_user'], {
+      env: {
+        ...process.env,
+        PGHOST: '127.0.0.1',
+        PGPORT: String(server.port),
+        PGUSER: role,
+        PGDATABASE: 'appdb',
+        PGPASSWORD: password,
+        PGSSLMODE: 'disable',
+      },
+    });
+    expect(direct.stdout).toBe(`${role}\n`);
+    await using engine = await startEngine({ target: target(server, role), upstreamPassword: password });
+    const r = await whoAmI(engine.env());
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${role}|appdb\n`);
+    expect(engine.logs()).not.toContain(password);
+  });
+});
+
 describe('PostgreSQL engine, client side', () => {
   let server: TestPostgres;
   beforeAll(async () => {

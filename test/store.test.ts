@@ -108,3 +108,62 @@ describe('store errors', () => {
     expect(String((err as Error).message)).not.toContain('s3cret');
   });
 });
+
+describe('PostgreSQL store notifications', () => {
+  const listeners = async (database: string) =>
+    (
+      await pgServer.query(
+        `select pid from pg_stat_activity where datname = '${database}' and query like 'LISTEN%'`,
+      )
+    ).rows as Array<{ pid: number }>;
+  const until = async (fn: () => Promise<boolean> | boolean, ms = 5000) => {
+    const deadline = Date.now() + ms;
+    while (!(await fn())) {
+      if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  it('opens one LISTEN connection for concurrent listen() calls, live for each caller, and closes it', async () => {
+    const name = `n_${Math.random().toString(36).slice(2)}`;
+    const store = await openStore(await pgServer.createDatabase(name));
+    const got: string[] = [];
+    try {
+      await Promise.all([
+        store.listen('a', (p) => got.push(`a1:${p}`)),
+        store.listen('a', (p) => got.push(`a2:${p}`)),
+        store.listen('b', (p) => got.push(`b:${p}`)),
+      ]);
+      expect(await listeners(name)).toHaveLength(1);
+      // From another connection, as another replica would.
+      await pgServer.query(`select pg_notify('a', '1'), pg_notify('b', '2')`, name);
+      await until(() => got.length === 3);
+      expect(got.sort()).toEqual(['a1:1', 'a2:1', 'b:2']);
+    } finally {
+      await store.close();
+    }
+    await until(
+      async () =>
+        (await pgServer.query(`select 1 from pg_stat_activity where datname = '${name}'`)).rowCount === 0,
+    );
+  });
+
+  it('listens again on a new connection when the server drops the LISTEN connection', async () => {
+    const name = `n_${Math.random().toString(36).slice(2)}`;
+    const store = await openStore(await pgServer.createDatabase(name));
+    const got: string[] = [];
+    try {
+      await store.listen('grant_decided', (p) => got.push(p));
+      const [first] = await listeners(name);
+      await pgServer.query(`select pg_terminate_backend(${first!.pid})`);
+      await until(async () => {
+        const now = await listeners(name);
+        return now.length === 1 && now[0]!.pid !== first!.pid;
+      });
+      await pgServer.query(`select pg_notify('grant_decided', 'gr_after')`, name);
+      await until(() => got.includes('gr_after'));
+    } finally {
+      await store.close();
+    }
+  });
+});

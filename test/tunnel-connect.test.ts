@@ -7,7 +7,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { collect, spawnCli } from './support/cli.js';
-import { eventually, openSessions, startTunnelWorld, TARGET, type TunnelWorld } from './tunnel-fixtures.js';
+import {
+  childrenOf,
+  eventually,
+  openSessions,
+  startTunnelWorld,
+  TARGET,
+  type TunnelWorld,
+} from './tunnel-fixtures.js';
 
 const run = promisify(execFile);
 
@@ -259,6 +266,71 @@ describe('gatectl connect', () => {
       .where('identity', '=', 'short@example.com')
       .executeTakeFirstOrThrow();
     expect(t.closed_at).not.toBeNull();
+  });
+
+  it('exits within seconds when an approver revokes the grant, ending its sessions', async () => {
+    const id = 'revoked@example.com';
+    const dba = await w.token('dba@example.com', ['dba']);
+    const mine = await w.token(id);
+    const post = async (token: string, path: string, body: unknown) => {
+      const res = await fetch(`${w.broker.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await res.json()) as { grant: { id: string; state: string } };
+    };
+    const { grant } = await post(mine, '/v1/grants', { target: 'db-approval', reason: 'incident 9' });
+    expect((await post(dba, `/v1/grants/${grant.id}/approve`, {})).grant.state).toBe('approved');
+
+    const child = spawnCli(['connect', 'db-approval', '--json'], { env: await w.cliEnv(id) });
+    const done = collect(child, undefined, 30_000);
+    let stdout = '';
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += String(d);
+        if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+      });
+      child.once('exit', (code) => reject(new Error(`gatectl connect exited with ${code}`)));
+    });
+    const { uri, port } = JSON.parse(line) as { uri: string; port: number };
+    expect(await psql(uri, 'select 6')).toBe('6');
+    // A session in progress when the grant is revoked.
+    const sleeper = run('psql', ['-XAt', uri, '-c', 'select pg_sleep(30)']).then(
+      () => 0,
+      (err: { code?: number }) => err.code ?? -1,
+    );
+    await eventually(async () => {
+      const r = await w.pg.query(
+        "select 1 from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'",
+      );
+      return r.rowCount === 1;
+    }, 15_000);
+
+    const revoke = await w.cli('dba@example.com', ['revoke', grant.id, '--reason', 'incident closed'], {
+      env: { GATECTL_TOKEN: dba },
+    });
+    expect(revoke.code).toBe(0);
+    const t0 = Date.now();
+    const r = await done;
+    const elapsed = Date.now() - t0;
+    w.cliOutput.push(r.stdout, r.stderr);
+    expect(r.stderr).toContain(
+      'The grant to db-approval was revoked by dba@example.com: incident closed; tunnel closed.',
+    );
+    expect(r.code).toBe(1);
+    expect(elapsed).toBeLessThan(5000);
+    expect(await sleeper).toBe(2);
+    await expect(
+      run('psql', ['-XAt', `postgresql://gatectl:x@127.0.0.1:${port}/app`, '-c', 'select 1']),
+    ).rejects.toThrow();
+    const t = await db()
+      .selectFrom('tunnels')
+      .selectAll()
+      .where('grant_id', '=', grant.id)
+      .executeTakeFirstOrThrow();
+    expect(t.closed_at).not.toBeNull();
+    expect(await childrenOf(process.pid)).toEqual([]);
   });
 
   it('never lets the upstream password reach the CLI, and leaves no open session', async () => {

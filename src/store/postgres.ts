@@ -33,19 +33,54 @@ export async function openPostgresStore(url: string): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db, 'postgres');
 
-  // One dedicated connection carries every LISTEN of this store.
-  let listener: pg.Client | null = null;
-  const handlers = new Map<string, Set<(payload: string) => void>>();
-  const ensureListener = async () => {
-    if (listener) return listener;
+  // One dedicated connection carries every LISTEN of this store. It is opened once even when
+  // several listen() calls race (each would otherwise open its own and all but the last would
+  // leak), and reopened, with every channel listened again, when the server drops it: a broker
+  // that silently stopped hearing notifications would keep revoked sessions running.
+  // Notifications sent while it is down are lost; a caller that must not miss one re-reads state.
+  let closed = false;
+  let listener: Promise<pg.Client> | null = null;
+  const channels = new Map<string, { handlers: Set<(payload: string) => void>; listening: Promise<void> }>();
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  const connectListener = (): Promise<pg.Client> => {
     const client = new pg.Client({ connectionString: url, types });
-    client.on('error', () => {});
-    await client.connect();
-    client.on('notification', (msg) => {
-      for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+    let established = false;
+    let lost = false;
+    const opened = client.connect().then(() => {
+      established = true;
+      return client;
     });
-    listener = client;
-    return client;
+    const onLost = (ended: boolean) => {
+      if (lost) return;
+      lost = true;
+      if (listener === opened) listener = null;
+      if (!ended) client.end().catch(() => {});
+      // A connection that never opened is retried by whoever awaited it.
+      if (established && !closed && channels.size > 0) scheduleReconnect(250);
+    };
+    client.on('error', () => onLost(false));
+    client.on('end', () => onLost(true));
+    client.on('notification', (msg) => {
+      for (const h of channels.get(msg.channel)?.handlers ?? []) h(msg.payload ?? '');
+    });
+    opened.catch(() => onLost(false));
+    return opened;
+  };
+  const ensureListener = (): Promise<pg.Client> => {
+    listener ??= connectListener();
+    return listener;
+  };
+  const scheduleReconnect = (delayMs: number) => {
+    if (reconnectTimer) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      if (closed || channels.size === 0) return;
+      void (async () => {
+        const client = await ensureListener();
+        for (const channel of channels.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
+      })().catch(() => scheduleReconnect(Math.min(delayMs * 2, 5000)));
+    }, delayMs);
+    reconnectTimer.unref();
   };
 
   // One array parameter per column: the statement text never changes, whatever the batch size.
@@ -76,19 +111,35 @@ export async function openPostgresStore(url: string): Promise<Store> {
       await pool.query({ name: 'gatectl_append_session_events', text: insertEvents, values: columns });
     },
     async listen(channel, handler) {
-      const client = await ensureListener();
-      let set = handlers.get(channel);
-      if (!set) {
-        set = new Set();
-        handlers.set(channel, set);
-        await client.query(`LISTEN ${quoteIdent(channel)}`);
+      let entry = channels.get(channel);
+      if (!entry) {
+        const created = {
+          handlers: new Set<(payload: string) => void>(),
+          listening: ensureListener().then(async (client) => {
+            await client.query(`LISTEN ${quoteIdent(channel)}`);
+          }),
+        };
+        created.listening.catch(() => {
+          if (channels.get(channel) === created) channels.delete(channel);
+        });
+        channels.set(channel, created);
+        entry = created;
       }
-      set.add(handler);
+      const current = entry;
+      current.handlers.add(handler);
+      // Every caller returns only once LISTEN is in effect, not just the one that issued it.
+      try {
+        await current.listening;
+      } catch (err) {
+        current.handlers.delete(handler);
+        throw err;
+      }
       return async () => {
-        set.delete(handler);
-        if (set.size === 0 && handlers.get(channel) === set) {
-          handlers.delete(channel);
-          await client.query(`UNLISTEN ${quoteIdent(channel)}`).catch(() => {});
+        current.handlers.delete(handler);
+        if (current.handlers.size === 0 && channels.get(channel) === current) {
+          channels.delete(channel);
+          const client = await listener?.catch(() => null);
+          await client?.query(`UNLISTEN ${quoteIdent(channel)}`).catch(() => {});
         }
       };
     },
@@ -103,9 +154,12 @@ export async function openPostgresStore(url: string): Promise<Store> {
       });
     },
     async close() {
-      const l = listener as pg.Client | null;
+      closed = true;
+      clearTimeout(reconnectTimer);
+      const l = listener;
       listener = null;
-      if (l) await l.end().catch(() => {});
+      const client = await l?.catch(() => null);
+      if (client) await client.end().catch(() => {});
       await db.destroy();
     },
   };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { changeHub, waitForChange } from '../approvals/change-hub.js';
 import { requireIdentity } from '../auth-guard.js';
 import { decideGrant, revokeGrant, visibleGrant, withdrawGrant } from '../grants/decisions.js';
-import { GRANT_CHANNEL, type GrantView } from '../grants/grant.types.js';
+import { GRANT_CHANNEL, GrantState, type GrantView } from '../grants/grant.types.js';
 import { GrantScope, listEtag, listGrants, parseStates } from '../grants/list.js';
 import { getActiveGrant, getGrant, grantView, requestGrant } from '../grants/service.js';
 import { HttpError } from '../http-error.js';
@@ -106,17 +106,25 @@ export const grantRoutes: BrokerRoutes = (app, ctx) => {
     return { grant: await grantView(ctx, row, me) };
   });
 
-  app.get<{ Params: { id: string }; Querystring: { timeout_ms?: string } }>(
+  /**
+   * Long-polls one grant: answers as soon as its state is no longer `while` (default `pending`,
+   * what a requester waits on), or at the timeout with the state unchanged. `while=approved` is
+   * how a running tunnel (`gatectl connect`) learns at once that its grant was revoked or ended.
+   */
+  app.get<{ Params: { id: string }; Querystring: { timeout_ms?: string; while?: string } }>(
     '/v1/grants/:id/wait',
     async (req, reply) => {
       const me = await requireIdentity(ctx, req);
       const id = req.params.id;
+      const whileState = req.query.while ?? 'pending';
+      if (!(whileState in GrantState))
+        throw new HttpError(400, 'bad_request', `while must be one of ${Object.keys(GrantState).join(', ')}`);
       await visibleGrant(ctx, id, me);
       const grant = await waitForChange<GrantView>(
         hub,
         id,
         async () => grantView(ctx, await getGrant(ctx, id), me),
-        (g) => g.state !== 'pending',
+        (g) => g.state !== whileState,
         { timeoutMs: waitMs(req.query.timeout_ms, 30_000), signal: requestSignal(req, reply) },
       );
       return { grant };

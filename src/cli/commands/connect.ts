@@ -4,6 +4,7 @@ import { connectionUri } from '../tunnel/connection-info.js';
 import { removeServiceEntry, serviceFilePath, writeServiceEntry } from '../tunnel/pg-service.js';
 import { startTunnel, type TunnelFlags } from '../tunnel/start-tunnel.js';
 import { StatusLine } from '../tunnel/status-line.js';
+import { grantEndNotice, watchGrant } from '../tunnel/watch-grant.js';
 
 interface ConnectOptions extends TunnelFlags {
   json?: boolean;
@@ -68,6 +69,7 @@ export async function run(
   );
   const status = new StatusLine(ctx.io, tunnel.local, `${target} ${info.host}:${info.port}`);
 
+  const watch = new AbortController();
   const ended = await new Promise<{ code: number; message?: string }>((resolve) => {
     const onAbort = () => resolve({ code: 0 });
     if (ctx.signal.aborted) onAbort();
@@ -87,7 +89,22 @@ export async function run(
         resolve({ code: 1, message: `The tunnel to ${target} can no longer be used: ${e.message}` });
       }
     });
+    // A revocation is heard at once, not only at the next local connection.
+    const signal = AbortSignal.any([ctx.signal, watch.signal]);
+    watchGrant(tunnel.client, created.tunnel.grant_id, signal).then(
+      (grant) => {
+        clearTimeout(timer);
+        resolve(grantEndNotice(grant));
+      },
+      (err: unknown) => {
+        if (signal.aborted) return;
+        stderr(
+          `Warning: cannot watch the grant to ${target} (${(err as Error).message}); the tunnel stays open until ${until.toISOString()}.`,
+        );
+      },
+    );
   });
+  watch.abort();
   status.stop();
   if (ended.message) stderr(ended.message);
   await tunnel.close();

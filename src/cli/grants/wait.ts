@@ -1,4 +1,4 @@
-import type { GrantView } from '../../broker/grants/grant.types.js';
+import type { GrantState, GrantView } from '../../broker/grants/grant.types.js';
 import type { BrokerClient } from '../broker-client.js';
 import { CliError, DeniedError, PendingError } from '../errors.js';
 
@@ -9,6 +9,11 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Called with every state the broker reports (the first one at once), for progress output. */
   onTick?: (grant: GrantView) => void;
+  /**
+   * Waits while the grant is in this state: `pending` (the default) for a decision, `approved`
+   * for its end (a running tunnel watching for a revocation).
+   */
+  whileState?: GrantState;
 }
 
 /** One long-poll asks the broker to hold the request at most this long (the broker caps at 60 s). */
@@ -19,12 +24,14 @@ const POLL_MS = 50_000;
  * soon as the state is no longer `pending` (woken by its store, from any replica), so a decision
  * reaches the caller within a second without polling hard. Returns the last grant seen: decided,
  * or still `pending` when `timeoutMs` passed. A broker that is briefly unreachable is retried.
+ * With `whileState: 'approved'` the same long-poll returns when an active grant is revoked or ends.
  */
 export async function waitForGrant(
   client: BrokerClient,
   id: string,
   options: WaitOptions = {},
 ): Promise<GrantView> {
+  const whileState = options.whileState ?? 'pending';
   const deadline =
     options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   let grant: GrantView | null = null;
@@ -33,10 +40,12 @@ export async function waitForGrant(
     options.signal?.throwIfAborted();
     const remaining = deadline - Date.now();
     const pollMs: number = grant ? Math.max(0, Math.min(POLL_MS, remaining)) : 0;
+    const query = `timeout_ms=${Math.floor(pollMs)}${whileState === 'pending' ? '' : `&while=${whileState}`}`;
+    const sent = Date.now();
     try {
       const res: { grant: GrantView } = await client.request<{ grant: GrantView }>(
         'GET',
-        `/v1/grants/${encodeURIComponent(id)}/wait?timeout_ms=${Math.floor(pollMs)}`,
+        `/v1/grants/${encodeURIComponent(id)}/wait?${query}`,
         undefined,
         { signal: options.signal, timeoutMs: pollMs + 15_000 },
       );
@@ -58,7 +67,11 @@ export async function waitForGrant(
     }
     const current: GrantView = grant;
     options.onTick?.(current);
-    if (current.state !== 'pending' || Date.now() >= deadline) return current;
+    if (current.state !== whileState || Date.now() >= deadline) return current;
+    // An unchanged state long before the poll's timeout: a broker that does not know `while`
+    // answers at once, so wait here rather than ask again in a tight loop.
+    if (whileState !== 'pending' && pollMs > 0 && Date.now() - sent < pollMs / 2)
+      await sleep(Math.min(5000, Math.max(0, deadline - Date.now())), options.signal);
   }
 }
 

@@ -22,6 +22,8 @@ export interface StartedTunnel {
   created: TunnelCreated;
   local: LocalTunnel;
   info: ConnectionInfo;
+  /** The broker API as this tunnel reaches it (aborted by Ctrl-C); usable until `close()`. */
+  client: BrokerClient;
   /** Stops the listener and tells the broker; safe to call twice, works after Ctrl-C. */
   close(): Promise<void>;
 }
@@ -123,6 +125,7 @@ async function open(
     created,
     local,
     info: connectionInfo(created.tunnel, port, created.secret),
+    client,
     close() {
       closing ??= Promise.all([local.close(), closeTunnelAtBroker(teardown, created.tunnel.id)]).then(() =>
         light?.close(),

@@ -1,5 +1,6 @@
 import { pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { scramPassword } from './saslprep.js';
 import { hmac, parseAttributes, ScramError, sha256, xor } from './scram.js';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -23,6 +24,8 @@ async function saltedPassword(password: string, salt: Buffer, iterations: number
 
 /**
  * The client side of SCRAM-SHA-256 without channel binding, as the broker logs in to a target.
+ * The password goes through SASLprep first, with PostgreSQL's fallback to the raw password,
+ * so a non-ASCII password set on the server (which prepares it the same way) matches.
  * @see RFC 5802 §3, RFC 7677
  */
 export class ScramClient {
@@ -32,7 +35,7 @@ export class ScramClient {
   #serverSignature: Buffer | null = null;
 
   constructor(password: string) {
-    this.#password = password;
+    this.#password = scramPassword(password);
   }
 
   first(): string {
