@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { type Insertable, Kysely, SqliteDialect } from 'kysely';
 import { migrate } from './migrations.js';
-import type { Database } from './schema.types.js';
+import type { Database, SessionEventsTable } from './schema.types.js';
 import { SESSION_EVENT_COLUMNS, type Store, StoreError } from './store.js';
 
 /** One emitter per database file: every store opened on that file in this process hears its notifications. */
@@ -50,14 +50,29 @@ export async function openSqliteStore(path: string): Promise<Store> {
   );
   // better-sqlite3 is synchronous: the whole batch runs before any other query of this process,
   // inside its own transaction (a savepoint when a Kysely transaction happens to be open).
-  const insertEvents = handle.transaction((rows: readonly Record<string, unknown>[]) => {
-    for (const row of rows) insertEvent.run(SESSION_EVENT_COLUMNS.map((c) => row[c] ?? null));
+  // Positional, in SESSION_EVENT_COLUMNS order: the relay records every statement, so this runs
+  // thousands of times a second and a keyed lookup per column showed up in profiles.
+  const insertEvents = handle.transaction((rows: readonly Insertable<SessionEventsTable>[]) => {
+    for (const r of rows)
+      insertEvent.run(
+        r.session_id,
+        r.seq,
+        r.at,
+        r.kind,
+        r.statement ?? null,
+        r.param_count ?? null,
+        r.command_tag ?? null,
+        r.rows ?? null,
+        r.duration_ms ?? null,
+        r.error ?? null,
+        r.data ?? null,
+      );
   });
   return {
     dialect: 'sqlite',
     db,
     async appendSessionEvents(rows) {
-      if (rows.length > 0) insertEvents(rows as readonly Record<string, unknown>[]);
+      if (rows.length > 0) insertEvents(rows);
     },
     async listen(channel, handler) {
       const h = (payload: string) => handler(payload);
