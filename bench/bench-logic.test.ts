@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { benchPans, luhnComplete, luhnValid, maskedInOutput } from './copy.js';
-import { parsePgbench } from './pgbench.js';
+import { combineRounds, parsePgbench } from './pgbench.js';
 import { evaluate, median, renderReport } from './report.js';
 import type { BenchResults, Outcome } from './results.types.js';
 
@@ -74,6 +74,7 @@ describe('report', () => {
     brokerTarget: null,
     settings: {
       seconds: 10,
+      rounds: 2,
       scale: 10,
       copyRows: 2_000_000,
       copyRuns: 3,
@@ -158,5 +159,20 @@ describe('report', () => {
     expect(text).toMatch(/tps-vs-relay-c8-extended\s+—\s+>= 0.90\s+n\/a/);
     expect(text).toContain('pgbench c8-extended gatectl: failed: exit 1: tunnel closed');
     expect(text).toMatch(/copy-vs-direct\s+1\.200 ×\s+<= 1\.10\s+FAIL/);
+  });
+});
+
+describe('combineRounds', () => {
+  it('weighs each round by the time its transactions took', () => {
+    // 1000 tx at 100 tps (10 s) and 3000 tx at 300 tps (10 s): 4000 tx in 20 s.
+    const c = combineRounds([
+      { tps: 100, latencyMs: 80, transactions: 1000, failed: 0 },
+      { tps: 300, latencyMs: 20, transactions: 3000, failed: 1 },
+    ]);
+    expect(c.tps).toBeCloseTo(200);
+    expect(c.latencyMs).toBeCloseTo(35);
+    expect(c.transactions).toBe(4000);
+    expect(c.failed).toBe(1);
+    expect(c.roundsTps).toEqual([100, 300]);
   });
 });

@@ -14,6 +14,34 @@ export interface PgbenchResult {
   latencyMs: number;
   transactions: number;
   failed: number;
+  /** With several rounds: each round's tps, in order. */
+  roundsTps?: number[];
+}
+
+/**
+ * One result from the rounds of a path: transactions over the time they took (each round's
+ * time is its transactions / tps, pgbench's own measure without connection set-up), latency
+ * averaged over transactions.
+ */
+export function combineRounds(rounds: PgbenchResult[]): PgbenchResult {
+  if (rounds.length === 1) return rounds[0]!;
+  let transactions = 0;
+  let seconds = 0;
+  let latencyTotal = 0;
+  let failed = 0;
+  for (const r of rounds) {
+    transactions += r.transactions;
+    seconds += r.transactions / r.tps;
+    latencyTotal += r.latencyMs * r.transactions;
+    failed += r.failed;
+  }
+  return {
+    tps: transactions / seconds,
+    latencyMs: latencyTotal / transactions,
+    transactions,
+    failed,
+    roundsTps: rounds.map((r) => r.tps),
+  };
 }
 
 /** The select-only run's arguments (the connection comes from PG* variables). */

@@ -50,7 +50,7 @@ export function evaluate(
       unit: '×',
       target: '>= 0.90',
       pass: value === null ? null : value >= 0.9,
-      note: value === null ? whyMissing(pg(config, 'gatectl'), pg(config, 'relay')) : '',
+      note: value === null ? whyMissing(pg(config, 'gatectl'), pg(config, 'relay')) : roundRatios(g!, r!),
     });
   }
   for (const mode of ['simple', 'extended'] as const) {
@@ -173,13 +173,21 @@ function outcomeCell<T>(o: Outcome<T> | undefined, show: (v: T) => string): stri
   return 'failed';
 }
 
+/** Each round's gatectl / relay ratio, when the row ran in several rounds. */
+function roundRatios(g: PgbenchResult, r: PgbenchResult): string {
+  const gs = g.roundsTps ?? [];
+  const rs = r.roundsTps ?? [];
+  if (gs.length < 2 || gs.length !== rs.length) return '';
+  return `by round: ${gs.map((t, i) => (t / rs[i]!).toFixed(2)).join(', ')}`;
+}
+
 /** The human-readable report: raw numbers, then the checks against the targets. */
 export function renderReport(results: BenchResults): string {
   const out: string[] = [];
   const s = results.settings;
   out.push(
     `gatectl bench — ${results.machine.cpus} CPUs, load ${results.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}, ` +
-      `pgbench -S ${s.seconds}s per row, scale ${s.scale}` +
+      `pgbench -S ${s.seconds}s per path in ${s.rounds} round${s.rounds === 1 ? '' : 's'}, scale ${s.scale}` +
       (results.git
         ? `, commit ${results.git.commit.slice(0, 12)}${results.git.dirty ? ' (modified)' : ''}`
         : ''),

@@ -52,7 +52,9 @@ export interface BenchResults {
   /** What the gatectl path enforced while measured. */
   brokerTarget: { statementRules: number; masking: string; recording: string } | null;
   settings: {
+    /** pgbench seconds per row and path, split into `rounds` rounds the paths take in turn. */
     seconds: number;
+    rounds: number;
     scale: number;
     copyRows: number;
     copyRuns: number;

@@ -13,7 +13,15 @@ import {
   maskedInOutput,
 } from './copy.js';
 import { gatectlExec, parseTimed, timedCommand } from './gatectl.js';
-import { initPgbench, PGBENCH_CONFIGS, pgbenchArgs, pgbenchOutcome, runPgbench } from './pgbench.js';
+import {
+  combineRounds,
+  initPgbench,
+  PGBENCH_CONFIGS,
+  type PgbenchResult,
+  pgbenchArgs,
+  pgbenchOutcome,
+  runPgbench,
+} from './pgbench.js';
 import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
 import { CommandError, run, tail, teardownAll, which } from './proc.js';
@@ -101,6 +109,7 @@ async function main(): Promise<number> {
     execRuns: intEnv('BENCH_EXEC_RUNS', 15),
     connections: intEnv('BENCH_CONNECTIONS', 500),
     queriesPerConnection: intEnv('BENCH_QUERIES', 20),
+    rounds: intEnv('BENCH_ROUNDS', 2),
     only: onlyEnv(),
   };
   const wanted = (section: string) => settings.only === null || settings.only.includes(section);
@@ -221,32 +230,53 @@ async function main(): Promise<number> {
         ),
       );
 
+  // Each path's BENCH_SECONDS are split into BENCH_ROUNDS rounds, and the paths take turns
+  // round by round: on a shared machine whose speed drifts over minutes, every path then sees
+  // the same conditions, and the ratios do not depend on which path happened to run last.
   const pgbench: BenchResults['pgbench'] = {};
+  const roundSeconds = Math.max(1, Math.round(settings.seconds / settings.rounds));
   for (const config of PGBENCH_CONFIGS) {
     if (!wanted(config.name)) continue;
-    const row = {} as Record<BenchPath, Outcome<Awaited<ReturnType<typeof runPgbench>>>>;
-    pgbench[config.name] = row;
-    progress(`pgbench -S ${config.name}: direct`);
-    row.direct = await measure(`${config.name} direct`, () => runPgbench(config, settings.seconds, direct));
-    progress(`pgbench -S ${config.name}: bare relay`);
-    row.relay = await measure(`${config.name} relay`, () => runPgbench(config, settings.seconds, relayEnv));
-    if (bouncerEnv) {
-      progress(`pgbench -S ${config.name}: pgbouncer`);
-      row.pgbouncer = await measure(`${config.name} pgbouncer`, () =>
-        runPgbench(config, settings.seconds, bouncerEnv),
-      );
-    } else if (bouncer && 'error' in bouncer) row.pgbouncer = { status: 'failed', error: bouncer.error };
-    else row.pgbouncer = { status: 'skipped', reason: 'not installed' };
-    progress(`pgbench -S ${config.name}: gatectl exec`);
-    row.gatectl = await measure(`${config.name} gatectl`, () =>
-      viaGatectl(async (b) =>
-        pgbenchOutcome(
-          await gatectlExec(b, ['pgbench', ...pgbenchArgs(config, settings.seconds)], {
-            timeoutMs: settings.seconds * 1000 + 120_000,
-          }),
+    const rounds: Record<BenchPath, PgbenchResult[]> = { direct: [], relay: [], pgbouncer: [], gatectl: [] };
+    const errors: Partial<Record<BenchPath, string>> = {};
+    const paths: Array<[BenchPath, () => Promise<PgbenchResult>]> = [
+      ['direct', () => runPgbench(config, roundSeconds, direct)],
+      ['relay', () => runPgbench(config, roundSeconds, relayEnv)],
+    ];
+    if (bouncerEnv) paths.push(['pgbouncer', () => runPgbench(config, roundSeconds, bouncerEnv)]);
+    paths.push([
+      'gatectl',
+      () =>
+        viaGatectl(async (b) =>
+          pgbenchOutcome(
+            await gatectlExec(b, ['pgbench', ...pgbenchArgs(config, roundSeconds)], {
+              timeoutMs: roundSeconds * 1000 + 120_000,
+            }),
+          ),
         ),
-      ),
-    );
+    ]);
+    for (let round = 1; round <= settings.rounds; round++) {
+      progress(
+        `pgbench -S ${config.name}: round ${round} of ${settings.rounds} (${roundSeconds} s per path)`,
+      );
+      for (const [path, fn] of paths) {
+        if (errors[path]) continue;
+        const outcome = await measure(`${config.name} ${path}`, fn);
+        if (outcome.status === 'ok') rounds[path].push(outcome.value);
+        else if (outcome.status === 'failed') errors[path] = outcome.error;
+      }
+    }
+    const row = {} as Record<BenchPath, Outcome<PgbenchResult>>;
+    for (const [path] of paths)
+      row[path] = errors[path]
+        ? { status: 'failed', error: errors[path]! }
+        : { status: 'ok', value: combineRounds(rounds[path]) };
+    if (!bouncerEnv)
+      row.pgbouncer =
+        bouncer && 'error' in bouncer
+          ? { status: 'failed', error: bouncer.error }
+          : { status: 'skipped', reason: 'not installed' };
+    pgbench[config.name] = row;
   }
 
   if (wanted('copy'))
