@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { type Insertable, Kysely, SqliteDialect } from 'kysely';
 import { migrate } from './migrations.js';
 import type { Database, SessionEventsTable } from './schema.types.js';
+import { type EventTuple, SqliteEventThread } from './sqlite-event-thread.js';
 import { SESSION_EVENT_COLUMNS, type Store, StoreError } from './store.js';
 
 /** One emitter per database file: every store opened on that file in this process hears its notifications. */
@@ -16,6 +17,27 @@ export function sqlitePath(url: string, baseDir = process.cwd()): string {
   if (p.startsWith('/') || isAbsolute(p)) return p;
   p = p.replace(/^\.\//, '');
   return resolve(baseDir, p);
+}
+
+/**
+ * A session event as values in SESSION_EVENT_COLUMNS order. Written out rather than mapped
+ * over the column names: the relay records every statement, and a keyed lookup per column
+ * showed up in profiles.
+ */
+function eventTuple(r: Insertable<SessionEventsTable>): EventTuple {
+  return [
+    r.session_id,
+    r.seq,
+    r.at,
+    r.kind,
+    r.statement ?? null,
+    r.param_count ?? null,
+    r.command_tag ?? null,
+    r.rows ?? null,
+    r.duration_ms ?? null,
+    r.error ?? null,
+    r.data ?? null,
+  ];
 }
 
 export async function openSqliteStore(path: string): Promise<Store> {
@@ -50,29 +72,23 @@ export async function openSqliteStore(path: string): Promise<Store> {
   );
   // better-sqlite3 is synchronous: the whole batch runs before any other query of this process,
   // inside its own transaction (a savepoint when a Kysely transaction happens to be open).
-  // Positional, in SESSION_EVENT_COLUMNS order: the relay records every statement, so this runs
-  // thousands of times a second and a keyed lookup per column showed up in profiles.
   const insertEvents = handle.transaction((rows: readonly Insertable<SessionEventsTable>[]) => {
-    for (const r of rows)
-      insertEvent.run(
-        r.session_id,
-        r.seq,
-        r.at,
-        r.kind,
-        r.statement ?? null,
-        r.param_count ?? null,
-        r.command_tag ?? null,
-        r.rows ?? null,
-        r.duration_ms ?? null,
-        r.error ?? null,
-        r.data ?? null,
-      );
+    for (const r of rows) insertEvent.run(eventTuple(r));
   });
+  // A file database takes session events from its own thread; an in-memory one (tests, a
+  // throwaway broker) cannot be shared with a thread and writes them here.
+  let eventThread: SqliteEventThread | null = null;
   return {
     dialect: 'sqlite',
     db,
     async appendSessionEvents(rows) {
-      if (rows.length > 0) insertEvents(rows);
+      if (rows.length === 0) return;
+      if (path === ':memory:') {
+        insertEvents(rows);
+        return;
+      }
+      eventThread ??= new SqliteEventThread(path);
+      await eventThread.append(rows.map(eventTuple));
     },
     async listen(channel, handler) {
       const h = (payload: string) => handler(payload);
@@ -90,6 +106,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
       return db.transaction().execute(fn);
     },
     async close() {
+      await eventThread?.close();
       await db.destroy();
     },
   };

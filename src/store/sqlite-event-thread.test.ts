@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteEventThread } from './sqlite-event-thread.js';
+import { openStore } from './store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatectl-event-thread-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const row = (session: string, seq: number) => ({
+  session_id: session,
+  seq,
+  at: 1_700_000_000_000 + seq,
+  kind: 'statement',
+  statement: `select ${seq} -- 'quoted' ✓`,
+  param_count: seq % 3,
+  command_tag: 'SELECT 1',
+  rows: 1,
+  duration_ms: 0.25,
+  error: seq === 7 ? '22012: division by zero' : null,
+  data: null,
+});
+
+describe('session events written from a thread (file-backed SQLite store)', () => {
+  it('commits batches in the order sent, visible to the store once append resolves', async () => {
+    const file = join(dir, 'order.db');
+    const store = await openStore(`sqlite://${file}`);
+    const batches = [0, 1, 2, 3].map((b) =>
+      Array.from({ length: 250 }, (_, i) => row('se_a', b * 250 + i + 1)),
+    );
+    // Sent back to back without waiting: the thread must keep their order.
+    const sent = batches.map((b) => store.appendSessionEvents(b));
+    await sent[1];
+    const seen = await store.db.selectFrom('session_events').select('seq').orderBy('id').execute();
+    expect(seen.length).toBeGreaterThanOrEqual(500);
+    await Promise.all(sent);
+    const all = await store.db.selectFrom('session_events').selectAll().orderBy('id').execute();
+    expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(all[6]).toMatchObject({
+      statement: "select 7 -- 'quoted' ✓",
+      error: '22012: division by zero',
+      param_count: 1,
+    });
+    await store.close();
+  });
+
+  it('writes what was sent before close, and refuses appends after it', async () => {
+    const file = join(dir, 'close.db');
+    const store = await openStore(`sqlite://${file}`);
+    void store.appendSessionEvents(Array.from({ length: 300 }, (_, i) => row('se_b', i + 1)));
+    await store.close();
+    const raw = new BetterSqlite3(file, { readonly: true });
+    expect(raw.prepare('select count(*) as n from session_events').get()).toEqual({ n: 300 });
+    raw.close();
+  });
+
+  it('reports a batch the database rejects instead of losing it silently', async () => {
+    const file = join(dir, 'bare.db');
+    new BetterSqlite3(file).close(); // a database without the gatectl schema
+    const thread = new SqliteEventThread(file);
+    await expect(
+      thread.append([['se_c', 1, 1, 'statement', 'x', 0, null, null, null, null, null]]),
+    ).rejects.toThrow(/no such table: session_events/);
+    await thread.close();
+    await expect(thread.append([])).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,101 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { SESSION_EVENT_COLUMNS } from './store.js';
+
+/** One row in SESSION_EVENT_COLUMNS order. */
+export type EventTuple = unknown[];
+
+/**
+ * The worker's program, as CommonJS evaluated in the thread (a separate file would have to
+ * exist both as TypeScript for the tests and as JavaScript for the build). It opens its own
+ * connection to the database file and inserts each batch it is sent in one transaction.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+let db;
+let insert;
+let failure = null;
+try {
+  db = new Database(workerData.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  const st = db.prepare(workerData.sql);
+  insert = db.transaction((rows) => { for (const r of rows) st.run(r); });
+} catch (err) {
+  failure = String(err && err.message || err);
+}
+parentPort.on('message', (m) => {
+  if (m.close) { try { db && db.close(); } catch {} parentPort.postMessage({ id: m.id }); return; }
+  if (failure !== null) { parentPort.postMessage({ id: m.id, error: 'cannot open the store: ' + failure }); return; }
+  try { insert(m.rows); parentPort.postMessage({ id: m.id }); }
+  catch (err) { parentPort.postMessage({ id: m.id, error: String(err && err.message || err) }); }
+});
+`;
+
+/**
+ * Writes session events from a worker thread. The relay records every statement, and a
+ * SQLite insert costs several microseconds of synchronous work per row: on the event loop
+ * that delays every session's bytes, in a thread it overlaps with them. The loop only copies
+ * each batch over (as tuples, which clone cheaply). Batches are written in the order sent;
+ * `append` resolves once its batch is committed, so a read after it sees the rows.
+ */
+export class SqliteEventThread {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  #closed: Promise<void> | null = null;
+  #dead: Error | null = null;
+
+  constructor(path: string) {
+    const sql = `insert into session_events (${SESSION_EVENT_COLUMNS.join(', ')}) values (${SESSION_EVENT_COLUMNS.map(() => '?').join(', ')})`;
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, sql, driver } });
+    // Idle, it must not keep the process alive; close() ends it.
+    this.#worker.unref();
+    this.#worker.on('message', (m: { id: number; error?: string }) => {
+      const p = this.#pending.get(m.id);
+      if (!p) return;
+      this.#pending.delete(m.id);
+      if (m.error) p.reject(new Error(m.error));
+      else p.resolve();
+    });
+    const fail = (err: Error) => {
+      this.#dead = err;
+      for (const p of this.#pending.values()) p.reject(err);
+      this.#pending.clear();
+    };
+    this.#worker.on('error', fail);
+    this.#worker.on('exit', (code) => {
+      if (!this.#closed) fail(new Error(`the session event writer thread exited (code ${code})`));
+    });
+  }
+
+  append(rows: EventTuple[]): Promise<void> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    if (this.#closed) return Promise.reject(new Error('the store is closed'));
+    return this.#send({ rows });
+  }
+
+  #send(message: { rows?: EventTuple[]; close?: true }): Promise<void> {
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      // While a batch is in flight the thread keeps the process alive, so it is not lost.
+      this.#worker.ref();
+      this.#worker.postMessage({ id, ...message });
+    }).finally(() => {
+      if (this.#pending.size === 0) this.#worker.unref();
+    });
+  }
+
+  /** Waits for the batches sent so far, closes the thread's connection and ends the thread. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (!this.#dead) await this.#send({ close: true }).catch(() => {});
+      await this.#worker.terminate();
+    })();
+    return this.#closed;
+  }
+}
