@@ -2,6 +2,9 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { SESSION_EVENT_COLUMNS } from './store.js';
 
+/** Rows per transaction in the thread (about a millisecond of holding the write lock). */
+const TRANSACTION_ROWS = 100;
+
 /** One row in SESSION_EVENT_COLUMNS order. */
 export type EventTuple = unknown[];
 
@@ -29,7 +32,12 @@ try {
 parentPort.on('message', (m) => {
   if (m.close) { try { db && db.close(); } catch {} parentPort.postMessage({ id: m.id }); return; }
   if (failure !== null) { parentPort.postMessage({ id: m.id, error: 'cannot open the store: ' + failure }); return; }
-  try { insert(m.rows); parentPort.postMessage({ id: m.id }); }
+  try {
+    // Short transactions: the broker's own connection waits (asleep, event loop blocked) while
+    // this one holds the write lock, so it is never held for a whole large batch.
+    for (let i = 0; i < m.rows.length; i += workerData.chunk) insert(m.rows.slice(i, i + workerData.chunk));
+    parentPort.postMessage({ id: m.id });
+  }
   catch (err) { parentPort.postMessage({ id: m.id, error: String(err && err.message || err) }); }
 });
 `;
@@ -51,7 +59,10 @@ export class SqliteEventThread {
   constructor(path: string) {
     const sql = `insert into session_events (${SESSION_EVENT_COLUMNS.join(', ')}) values (${SESSION_EVENT_COLUMNS.map(() => '?').join(', ')})`;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, sql, driver } });
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { path, sql, driver, chunk: TRANSACTION_ROWS },
+    });
     // Idle, it must not keep the process alive; close() ends it.
     this.#worker.unref();
     this.#worker.on('message', (m: { id: number; error?: string }) => {
