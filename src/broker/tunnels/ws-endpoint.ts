@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WebSocketByteStream } from '../../lib/websocket/byte-stream.js';
+import { KEEPALIVE_MS } from '../../lib/websocket/connect.js';
 import { CloseCode } from '../../lib/websocket/frame.js';
 import { serverHandshake } from '../../lib/websocket/handshake.js';
 import { requireIdentity } from '../auth-guard.js';
@@ -74,6 +75,9 @@ export function attachTunnelEndpoint(
         socket.write(handshake.response);
         const tcp = socket as Socket;
         tcp.setNoDelay(true);
+        tcp.setKeepAlive(true, KEEPALIVE_MS);
+        // Whatever timeout the HTTP server set for requests does not apply to a tunnel.
+        tcp.setTimeout(0);
         const stream = new WebSocketByteStream(tcp, {
           role: 'server',
           head,

@@ -4,6 +4,9 @@ import type { Socket } from 'node:net';
 import { WebSocketByteStream } from './byte-stream.js';
 import { acceptValue, clientUpgradeHeaders, newClientKey } from './handshake.js';
 
+/** Idle time before TCP keepalive probes start. */
+export const KEEPALIVE_MS = 60_000;
+
 /** The server answered the upgrade with an HTTP response instead of switching protocols. */
 export class UpgradeRefusedError extends Error {
   readonly status: number;
@@ -86,6 +89,8 @@ export function openWebSocket(url: URL, options: OpenWebSocketOptions = {}): Pro
         return;
       }
       socket.setNoDelay(true);
+      // An idle tunnel behind a NAT or proxy is noticed instead of hanging forever.
+      socket.setKeepAlive(true, KEEPALIVE_MS);
       const stream = new WebSocketByteStream(socket, {
         role: 'client',
         head,
