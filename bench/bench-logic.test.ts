@@ -87,18 +87,21 @@ describe('report', () => {
       'c1-simple': {
         direct: run(10000, 0.1),
         relay: run(5000, 0.2),
+        relayExec: run(4800, 0.21),
         pgbouncer: { status: 'skipped', reason: 'not installed' },
         gatectl: run(4000, 0.25),
       },
       'c8-simple': {
         direct: run(20000, 0.4),
         relay: run(8000, 1),
+        relayExec: run(7700, 1.04),
         pgbouncer: { status: 'skipped', reason: 'not installed' },
         gatectl: run(7600, 1.05),
       },
       'c8-extended': {
         direct: run(20000, 0.4),
         relay: run(8000, 1),
+        relayExec: { status: 'failed', error: 'exit 1' },
         pgbouncer: { status: 'skipped', reason: 'not installed' },
         gatectl: { status: 'failed', error: 'exit 1: tunnel closed' },
       },
@@ -134,6 +137,14 @@ describe('report', () => {
       }),
     },
   };
+
+  it('compares gatectl with the exec-shaped relay as well, informationally', () => {
+    const { ratios } = evaluate(raw);
+    const byId = Object.fromEntries(ratios.map((r) => [r.id, r.value]));
+    expect(byId['tps-gatectl-vs-relay-exec-c8-simple']).toBeCloseTo(7600 / 7700);
+    expect(byId['tps-gatectl-vs-relay-exec-c8-extended']).toBeNull();
+    expect(byId['tps-relayExec-vs-direct-c1-simple']).toBeCloseTo(0.48);
+  });
 
   it('checks each target from the measurements, and says why one cannot be checked', () => {
     const { targets } = evaluate(raw);

@@ -129,7 +129,7 @@ export function evaluate(
 
   for (const config of PGBENCH_CONFIGS) {
     const d = okValue<PgbenchResult>(pg(config.name, 'direct'));
-    for (const path of ['relay', 'pgbouncer', 'gatectl'] as const) {
+    for (const path of ['relay', 'relayExec', 'pgbouncer', 'gatectl'] as const) {
       const p = okValue<PgbenchResult>(pg(config.name, path));
       ratios.push({
         id: `tps-${path}-vs-direct-${config.name}`,
@@ -137,6 +137,18 @@ export function evaluate(
         value: p && d ? p.tps / d.tps : null,
       });
     }
+  }
+  // The target compares with the standalone relay; this shows how much of the gap is the shape
+  // of `gatectl exec` (a fresh first hop sharing the client's session) rather than its work.
+  for (const mode of ['simple', 'extended'] as const) {
+    const config = `c8-${mode}`;
+    const g = okValue<PgbenchResult>(pg(config, 'gatectl'));
+    const r = okValue<PgbenchResult>(pg(config, 'relayExec'));
+    ratios.push({
+      id: `tps-gatectl-vs-relay-exec-${config}`,
+      description: `pgbench ${config}: gatectl exec tps / exec-shaped relay tps`,
+      value: g && r ? g.tps / r.tps : null,
+    });
   }
   {
     const r = okValue<TimingSeries>(results.copy.relay);

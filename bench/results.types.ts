@@ -7,12 +7,13 @@ export type Outcome<T> =
   | { status: 'failed'; error: string }
   | { status: 'skipped'; reason: string };
 
-export const PATHS = ['direct', 'relay', 'pgbouncer', 'gatectl'] as const;
+export const PATHS = ['direct', 'relay', 'relayExec', 'pgbouncer', 'gatectl'] as const;
 export type BenchPath = (typeof PATHS)[number];
 
 export const PATH_LABELS: Record<BenchPath, string> = {
   direct: 'direct',
   relay: 'bare 2-hop relay',
+  relayExec: 'relay, exec-shaped',
   pgbouncer: 'pgbouncer',
   gatectl: 'gatectl exec',
 };

@@ -25,7 +25,7 @@ import {
 import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
 import { CommandError, run, tail, teardownAll, which } from './proc.js';
-import { startRelayChain } from './relay.js';
+import { relayExecCommand, startRelayChain } from './relay.js';
 import { collectFailures, evaluate, median, renderReport } from './report.js';
 import type { BenchPath, BenchResults, Outcome, TimingSeries } from './results.types.js';
 
@@ -237,11 +237,31 @@ async function main(): Promise<number> {
   const roundSeconds = Math.max(1, Math.round(settings.seconds / settings.rounds));
   for (const config of PGBENCH_CONFIGS) {
     if (!wanted(config.name)) continue;
-    const rounds: Record<BenchPath, PgbenchResult[]> = { direct: [], relay: [], pgbouncer: [], gatectl: [] };
+    const rounds: Record<BenchPath, PgbenchResult[]> = {
+      direct: [],
+      relay: [],
+      relayExec: [],
+      pgbouncer: [],
+      gatectl: [],
+    };
     const errors: Partial<Record<BenchPath, string>> = {};
     const paths: Array<[BenchPath, () => Promise<PgbenchResult>]> = [
       ['direct', () => runPgbench(config, roundSeconds, direct)],
       ['relay', () => runPgbench(config, roundSeconds, relayEnv)],
+      [
+        'relayExec',
+        async () =>
+          pgbenchOutcome(
+            await run(
+              process.execPath,
+              relayExecCommand(relay.hopB, ['pgbench', ...pgbenchArgs(config, roundSeconds)]),
+              {
+                env: direct,
+                timeoutMs: roundSeconds * 1000 + 60_000,
+              },
+            ),
+          ),
+      ],
     ];
     if (bouncerEnv) paths.push(['pgbouncer', () => runPgbench(config, roundSeconds, bouncerEnv)]);
     paths.push([
