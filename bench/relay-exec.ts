@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { relayServer } from './relay-pipe.js';
 
 /**
  * The bare relay's first hop in the shape of `gatectl exec`: it listens on 127.0.0.1, runs the
@@ -18,19 +18,7 @@ if (!host || !Number.isInteger(upstreamPort) || !command) {
   process.exit(2);
 }
 
-const server = createServer({ noDelay: true }, (client) => {
-  const upstream = createConnection({ host, port: upstreamPort, noDelay: true });
-  client.pipe(upstream);
-  upstream.pipe(client);
-  const close = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on('error', close);
-  upstream.on('error', close);
-  client.on('close', close);
-  upstream.on('close', close);
-});
+const server = relayServer(host, upstreamPort);
 server.listen(0, '127.0.0.1', () => {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

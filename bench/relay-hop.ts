@@ -1,4 +1,4 @@
-import { createConnection, createServer } from 'node:net';
+import { relayServer } from './relay-pipe.js';
 
 /**
  * One hop of the bare relay: accepts TCP on 127.0.0.1 (a free port) and pipes every connection to
@@ -14,19 +14,7 @@ if (!host || !Number.isInteger(upstreamPort)) {
   process.exit(2);
 }
 
-const server = createServer({ noDelay: true }, (client) => {
-  const upstream = createConnection({ host, port: upstreamPort, noDelay: true });
-  client.pipe(upstream);
-  upstream.pipe(client);
-  const close = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on('error', close);
-  upstream.on('error', close);
-  client.on('close', close);
-  upstream.on('close', close);
-});
+const server = relayServer(host, upstreamPort);
 server.listen(0, '127.0.0.1', () => {
   const addr = server.address();
   process.stdout.write(`listening ${typeof addr === 'object' && addr ? addr.port : 0}\n`);
