@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -191,6 +192,42 @@ describe('gatectl connect', () => {
       ws.on('error', () => {});
     });
     expect(anonymous).toBe(401);
+    // An upgrade that is not RFC 6455 version 13 is refused before anything else, with the
+    // header that tells the client which version to speak.
+    const oldVersion = await new Promise<{ status: number; version: string | undefined; body: string }>(
+      (resolve, reject) => {
+        const req = httpRequest(`${w.broker.url}/v1/tunnels/${tunnel_id}/connect`, {
+          headers: {
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            'sec-websocket-version': '8',
+            'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            authorization: `Bearer ${owner}`,
+          },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => {
+            body += d;
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              version: res.headers['sec-websocket-version'] as string,
+              body,
+            }),
+          );
+        });
+        req.on('upgrade', () => reject(new Error('upgraded with version 8')));
+        req.on('error', reject);
+        req.end();
+      },
+    );
+    expect(oldVersion.status).toBe(426);
+    expect(oldVersion.version).toBe('13');
+    expect(JSON.parse(oldVersion.body)).toEqual({
+      error: { code: 'bad_upgrade', message: 'WebSocket version 13 is required' },
+    });
     // The owner sending one WebSocket message above the broker's limit is cut off (1009).
     const closeCode = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`${w.broker.url.replace('http', 'ws')}/v1/tunnels/${tunnel_id}/connect`, {
