@@ -54,6 +54,9 @@ export class SessionRecorder {
 
   /** Records why the broker is ending the session; wins over the engine's own reason. */
   setEndReason(code: string): void {
+    // Once the session has ended, what ended it is settled: a tunnel closed a moment later (the
+    // CLI tearing down after psql quit) did not end this session.
+    if (this.#ended) return;
     this.#override ??= { code };
   }
 
@@ -146,11 +149,13 @@ export class SessionRecorder {
       }
       return this.#ended ?? Promise.resolve();
     }
-    this.#ended ??= (async () => {
+    if (this.#ended) return this.#ended;
+    // Why and when it ended are taken now, not after the writes below.
+    const reason = this.#override?.code ?? info.reason;
+    const now = this.#ctx.now();
+    this.#ended = (async () => {
       await this.#started!.catch(() => {});
       await this.#events.flush();
-      const reason = this.#override?.code ?? info.reason;
-      const now = this.#ctx.now();
       await this.#ctx.store.db
         .updateTable('sessions')
         .set({ ended_at: now, bytes_in: info.bytesIn, bytes_out: info.bytesOut, end_reason: reason })
