@@ -74,6 +74,13 @@ describe('SessionRecorder end reason', () => {
     expect(Number(n?.n)).toBe(50);
   });
 
+  it('records a client that sent Terminate as ending the session, even if the broker was ending it too', async () => {
+    const { rec } = await recorder();
+    rec.setEndReason('tunnel_closed');
+    await rec.end({ reason: 'client terminated', bytesIn: 1, bytesOut: 1 });
+    expect(await endRow()).toMatchObject({ end_reason: 'client terminated' });
+  });
+
   it('records why the broker ended the session when it says so first', async () => {
     const { rec } = await recorder();
     rec.setEndReason('grant_revoked');

@@ -150,8 +150,9 @@ export class SessionRecorder {
       return this.#ended ?? Promise.resolve();
     }
     if (this.#ended) return this.#ended;
-    // Why and when it ended are taken now, not after the writes below.
-    const reason = this.#override?.code ?? info.reason;
+    // Why and when it ended are taken now, not after the writes below. A client that sent
+    // Terminate ended the session itself, even if the broker was ending it at the same moment.
+    const reason = info.reason === 'client terminated' ? info.reason : (this.#override?.code ?? info.reason);
     const now = this.#ctx.now();
     this.#ended = (async () => {
       await this.#started!.catch(() => {});

@@ -123,6 +123,11 @@ export class Relay {
    */
   terminate(reason: string, error: ErrorFields): void {
     if (this.#ended) return;
+    // A client that already sent Terminate ended the session itself; the backend is closing.
+    if (this.#clientTerminated) {
+      this.#end('client terminated', null);
+      return;
+    }
     if (this.#serverFramer.atBoundary) {
       this.#end(reason, error);
       return;
