@@ -29,6 +29,9 @@ function sendableCloseCode(code: number): boolean {
   );
 }
 
+/** Idle time before TCP keepalive probes start on a tunnel's socket (both ends set it). */
+export const KEEPALIVE_MS = 60_000;
+
 /** How long a stream that sent a close frame waits for the peer to close the connection. */
 const CLOSE_TIMEOUT_MS = 2000;
 

@@ -1,11 +1,8 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { WebSocketByteStream } from './byte-stream.js';
+import { KEEPALIVE_MS, WebSocketByteStream } from './byte-stream.js';
 import { acceptValue, clientUpgradeHeaders, newClientKey } from './handshake.js';
-
-/** Idle time before TCP keepalive probes start. */
-export const KEEPALIVE_MS = 60_000;
 
 /** The server answered the upgrade with an HTTP response instead of switching protocols. */
 export class UpgradeRefusedError extends Error {
