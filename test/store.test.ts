@@ -85,6 +85,48 @@ describe.each(dialects)('store on %s', (_name, makeUrl) => {
     }
   });
 
+  it('keeps its audit chain while session events are written at the same time', async () => {
+    // On SQLite the events come from another connection (a thread): a transaction that read
+    // the chain's head before that connection committed must wait for the lock, not fail.
+    const store = await openStore(await makeUrl());
+    try {
+      let writing = true;
+      let seq = 0;
+      const events = (async () => {
+        while (writing) {
+          const rows = Array.from({ length: 50 }, () => ({
+            session_id: 'se_busy',
+            seq: ++seq,
+            at: Date.now(),
+            kind: 'statement',
+            statement: 'select 1',
+          }));
+          await store.appendSessionEvents(rows);
+        }
+      })();
+      let audited = 0;
+      try {
+        // Until many event batches have interleaved with the chain's transactions.
+        while (audited < 100 || seq < 2000) {
+          await appendAuditEvent(store, { type: 'test.event', actor: 'alice', data: { i: audited++ } });
+          // SQLite's store answers in microtasks; let the thread's replies in.
+          await new Promise((r) => setImmediate(r));
+        }
+      } finally {
+        writing = false;
+        await events;
+      }
+      expect(await verifyChain(store)).toEqual({ ok: true, count: audited });
+      const written = await store.db
+        .selectFrom('session_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(Number(written.n)).toBe(seq);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('opens an existing store again without re-running migrations', async () => {
     const url = await makeUrl();
     const a = await openStore(url);

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { type Insertable, Kysely, SqliteDialect } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Driver, type Insertable, Kysely, SqliteDialect } from 'kysely';
 import { migrate } from './migrations.js';
 import type { Database, SessionEventsTable } from './schema.types.js';
 import { type EventTuple, SqliteEventThread } from './sqlite-event-thread.js';
@@ -40,6 +40,22 @@ function eventTuple(r: Insertable<SessionEventsTable>): EventTuple {
   ];
 }
 
+/**
+ * Transactions take the write lock when they begin (`BEGIN IMMEDIATE`). A deferred transaction
+ * that reads first and another connection (the event thread) commits before it writes would
+ * fail at once with SQLITE_BUSY_SNAPSHOT, which no busy timeout retries; an immediate one
+ * waits for the lock (busy_timeout) and then reads the latest state.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
+}
+
 export async function openSqliteStore(path: string): Promise<Store> {
   let handle: BetterSqlite3.Database;
   try {
@@ -57,7 +73,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
       cause: err,
     });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: handle }) });
   await migrate(db, 'sqlite');
   const key = path === ':memory:' ? `memory:${Math.random()}` : path;
   let emitter = channels.get(key);
