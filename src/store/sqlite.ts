@@ -2,7 +2,14 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, type Driver, type Insertable, Kysely, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type Insertable,
+  Kysely,
+  SqliteDialect,
+} from 'kysely';
 import { migrate } from './migrations.js';
 import type { Database, SessionEventsTable } from './schema.types.js';
 import { type EventTuple, SqliteEventThread } from './sqlite-event-thread.js';
