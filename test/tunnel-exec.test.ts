@@ -23,7 +23,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const db = () => w.broker.broker.ctx.store.db;
+const store = () => w.broker.broker.ctx.store;
+const db = () => store().db;
 
 describe('gatectl exec', () => {
   it('runs psql through the tunnel, passes its exit code through and records the session', async () => {
@@ -59,16 +60,7 @@ describe('gatectl exec', () => {
       expect(s.grant_id).toMatch(/^gr_/);
       expect(s.tunnel_id).toMatch(/^tn_/);
     }
-    const events = await db()
-      .selectFrom('session_events')
-      .selectAll()
-      .where(
-        'session_id',
-        'in',
-        sessions.map((s) => s.id),
-      )
-      .orderBy('id')
-      .execute();
+    const events = (await Promise.all(sessions.map((s) => store().readSessionEvents(s.id)))).flat();
     const first = events.find((e) => e.session_id === sessions[0]!.id && e.statement?.includes('40 + 2'));
     expect(first).toMatchObject({ kind: 'statement', command_tag: 'SELECT 1', error: null, param_count: 0 });
     expect(Number(first!.rows)).toBe(1);
@@ -235,13 +227,15 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env: { PGHOST: e.PGHOS
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(r.stderr).toContain('canceling statement due to user request');
     expect(r.code).toBe(1);
-    const ev = await eventually(() =>
-      db()
-        .selectFrom('session_events')
-        .selectAll()
-        .where('statement', '=', 'select pg_sleep(30)')
-        .executeTakeFirst(),
-    );
+    const ev = await eventually(async () => {
+      const sessions = await db()
+        .selectFrom('sessions')
+        .select('id')
+        .where('identity', '=', 'exec-cancel@example.com')
+        .execute();
+      const events = (await Promise.all(sessions.map((s) => store().readSessionEvents(s.id)))).flat();
+      return events.find((e) => e.statement === 'select pg_sleep(30)');
+    });
     expect(ev.error).toMatch(/^57014/);
   });
 
@@ -290,12 +284,7 @@ console.log(JSON.stringify(out));`,
       .executeTakeFirstOrThrow();
     expect(s.client_tool).toBe('driver-test');
     const events = await eventually(async () => {
-      const e = await db()
-        .selectFrom('session_events')
-        .selectAll()
-        .where('session_id', '=', s.id)
-        .orderBy('seq')
-        .execute();
+      const e = await store().readSessionEvents(s.id);
       return e.length >= 3 ? e : null;
     });
     expect(events.filter((e) => e.statement?.startsWith('select $1::int'))).toHaveLength(2);

@@ -180,6 +180,20 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_session_event_chunks': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('session_event_chunks')
+          .addColumn('session_id', 'text', (c) => c.notNull())
+          .addColumn('first_seq', 'integer', (c) => c.notNull())
+          .addColumn('last_seq', 'integer', (c) => c.notNull())
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .addColumn('format', 'integer', (c) => c.notNull())
+          .addColumn('events', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('session_event_chunks_pk', ['session_id', 'first_seq'])
+          .execute();
+      },
+    },
   };
 }
 

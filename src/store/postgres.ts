@@ -3,7 +3,8 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.types.js';
-import { redactUrl, SESSION_EVENT_COLUMNS, type Store, StoreError } from './store.js';
+import { CHUNK_COLUMNS, chunkSessionEvents, chunkTuple } from './session-event-chunks.js';
+import { readSessionEventsFrom, redactUrl, type Store, StoreError } from './store.js';
 
 // int8 columns hold epoch milliseconds and counters, all well inside 2^53.
 const types = {
@@ -84,20 +85,9 @@ export async function openPostgresStore(url: string): Promise<Store> {
   };
 
   // One array parameter per column: the statement text never changes, whatever the batch size.
-  const eventTypes = [
-    'text',
-    'int4',
-    'int8',
-    'text',
-    'text',
-    'int4',
-    'text',
-    'int8',
-    'float8',
-    'text',
-    'text',
-  ];
-  const insertEvents = `insert into session_events (${SESSION_EVENT_COLUMNS.join(', ')}) select * from unnest(${eventTypes
+  // One row per session per batch; the arrays are the chunks' columns in CHUNK_COLUMNS order.
+  const chunkTypes = ['text', 'int4', 'int4', 'int4', 'int4', 'text'];
+  const insertChunks = `insert into session_event_chunks (${CHUNK_COLUMNS.join(', ')}) select * from unnest(${chunkTypes
     .map((t, i) => `$${i + 1}::${t}[]`)
     .join(', ')})`;
   return {
@@ -105,10 +95,12 @@ export async function openPostgresStore(url: string): Promise<Store> {
     db,
     async appendSessionEvents(rows) {
       if (rows.length === 0) return;
-      const columns = SESSION_EVENT_COLUMNS.map((c) =>
-        rows.map((r) => (r as Record<string, unknown>)[c] ?? null),
-      );
-      await pool.query({ name: 'gatectl_append_session_events', text: insertEvents, values: columns });
+      const chunks = chunkSessionEvents(rows).map(chunkTuple);
+      const columns = CHUNK_COLUMNS.map((_, i) => chunks.map((c) => c[i]));
+      await pool.query({ name: 'gatectl_append_session_event_chunks', text: insertChunks, values: columns });
+    },
+    readSessionEvents(sessionId) {
+      return readSessionEventsFrom(db, sessionId);
     },
     async listen(channel, handler) {
       let entry = channels.get(channel);

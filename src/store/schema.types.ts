@@ -14,6 +14,7 @@ export interface Database {
   tunnels: TunnelsTable;
   sessions: SessionsTable;
   session_events: SessionEventsTable;
+  session_event_chunks: SessionEventChunksTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
 }
@@ -126,6 +127,20 @@ export interface SessionsTable {
   end_reason: string | null;
   /** SHA-256 of the recording, entered into the audit chain when the session ends. */
   recording_digest: string | null;
+}
+
+/**
+ * Statement events of one session, several per row (see session-event-chunks.ts). Since
+ * migration 0002 new events are written here; `session_events` keeps rows written before.
+ */
+export interface SessionEventChunksTable {
+  session_id: string;
+  first_seq: number;
+  last_seq: number;
+  count: number;
+  /** Line format of `events` (1: one JSON array per event). */
+  format: number;
+  events: string;
 }
 
 export interface SessionEventsTable {

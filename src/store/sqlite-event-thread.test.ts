@@ -33,11 +33,14 @@ describe('session events written from a thread (file-backed SQLite store)', () =
     // Sent back to back without waiting: the thread must keep their order.
     const sent = batches.map((b) => store.appendSessionEvents(b));
     await sent[1];
-    const seen = await store.db.selectFrom('session_events').select('seq').orderBy('id').execute();
+    const seen = await store.readSessionEvents('se_a');
     expect(seen.length).toBeGreaterThanOrEqual(500);
     await Promise.all(sent);
-    const all = await store.db.selectFrom('session_events').selectAll().orderBy('id').execute();
+    const all = await store.readSessionEvents('se_a');
     expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    // One stored row per session per batch.
+    const chunks = await store.db.selectFrom('session_event_chunks').select(['first_seq', 'count']).execute();
+    expect(chunks).toEqual(batches.map((b) => ({ first_seq: b[0]!.seq, count: 250 })));
     expect(all[6]).toMatchObject({
       statement: "select 7 -- 'quoted' ✓",
       error: '22012: division by zero',
@@ -52,17 +55,15 @@ describe('session events written from a thread (file-backed SQLite store)', () =
     void store.appendSessionEvents(Array.from({ length: 300 }, (_, i) => row('se_b', i + 1)));
     await store.close();
     const raw = new BetterSqlite3(file, { readonly: true });
-    expect(raw.prepare('select count(*) as n from session_events').get()).toEqual({ n: 300 });
+    expect(raw.prepare('select sum(count) as n from session_event_chunks').get()).toEqual({ n: 300 });
     raw.close();
   });
 
   it('reports a batch the database rejects instead of losing it silently', async () => {
     const file = join(dir, 'bare.db');
     new BetterSqlite3(file).close(); // a database without the gatectl schema
-    const thread = new SqliteEventThread(file);
-    await expect(
-      thread.append([['se_c', 1, 1, 'statement', 'x', 0, null, null, null, null, null]]),
-    ).rejects.toThrow(/no such table: session_events/);
+    const thread = new SqliteEventThread(file, 'insert into session_event_chunks (session_id) values (?)');
+    await expect(thread.append([['se_c']])).rejects.toThrow(/no such table: session_event_chunks/);
     await thread.close();
     await expect(thread.append([])).rejects.toThrow(/closed/);
   });

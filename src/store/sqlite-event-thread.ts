@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { SESSION_EVENT_COLUMNS } from './store.js';
 
-/** Rows per transaction in the thread (about a millisecond of holding the write lock). */
-const TRANSACTION_ROWS = 100;
+/**
+ * Rows per transaction in the thread. A row is one session's events of one batch (up to a few
+ * hundred), so this bounds how long the broker's own connection may wait for the write lock.
+ */
+const TRANSACTION_ROWS = 20;
 
-/** One row in SESSION_EVENT_COLUMNS order. */
+/** One row's values, in the order of the insert statement's parameters. */
 export type EventTuple = unknown[];
 
 /**
@@ -43,11 +45,11 @@ parentPort.on('message', (m) => {
 `;
 
 /**
- * Writes session events from a worker thread. The relay records every statement, and a
- * SQLite insert costs several microseconds of synchronous work per row: on the event loop
- * that delays every session's bytes, in a thread it overlaps with them. The loop only copies
- * each batch over (as tuples, which clone cheaply). Batches are written in the order sent;
- * `append` resolves once its batch is committed, so a read after it sees the rows.
+ * Writes session event chunks from a worker thread. A batch of chunks costs about a
+ * millisecond of synchronous inserting and committing: on the event loop that would delay
+ * every session's bytes, in a thread it overlaps with them. The loop only copies each batch
+ * over (as tuples, which clone cheaply). Batches are written in the order sent; `append`
+ * resolves once its batch is committed, so a read after it sees the rows.
  */
 export class SqliteEventThread {
   readonly #worker: Worker;
@@ -56,8 +58,8 @@ export class SqliteEventThread {
   #closed: Promise<void> | null = null;
   #dead: Error | null = null;
 
-  constructor(path: string) {
-    const sql = `insert into session_events (${SESSION_EVENT_COLUMNS.join(', ')}) values (${SESSION_EVENT_COLUMNS.map(() => '?').join(', ')})`;
+  /** `sql` inserts one row from its positional parameters. */
+  constructor(path: string, sql: string) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,

@@ -2,18 +2,14 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import {
-  CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  type Insertable,
-  Kysely,
-  SqliteDialect,
-} from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect } from 'kysely';
 import { migrate } from './migrations.js';
-import type { Database, SessionEventsTable } from './schema.types.js';
-import { type EventTuple, SqliteEventThread } from './sqlite-event-thread.js';
-import { SESSION_EVENT_COLUMNS, type Store, StoreError } from './store.js';
+import type { Database } from './schema.types.js';
+import { CHUNK_COLUMNS, chunkSessionEvents, chunkTuple } from './session-event-chunks.js';
+import { SqliteEventThread } from './sqlite-event-thread.js';
+import { readSessionEventsFrom, type Store, StoreError } from './store.js';
+
+const CHUNK_INSERT_SQL = `insert into session_event_chunks (${CHUNK_COLUMNS.join(', ')}) values (${CHUNK_COLUMNS.map(() => '?').join(', ')})`;
 
 /** One emitter per database file: every store opened on that file in this process hears its notifications. */
 const channels = new Map<string, EventEmitter>();
@@ -24,27 +20,6 @@ export function sqlitePath(url: string, baseDir = process.cwd()): string {
   if (p.startsWith('/') || isAbsolute(p)) return p;
   p = p.replace(/^\.\//, '');
   return resolve(baseDir, p);
-}
-
-/**
- * A session event as values in SESSION_EVENT_COLUMNS order. Written out rather than mapped
- * over the column names: the relay records every statement, and a keyed lookup per column
- * showed up in profiles.
- */
-function eventTuple(r: Insertable<SessionEventsTable>): EventTuple {
-  return [
-    r.session_id,
-    r.seq,
-    r.at,
-    r.kind,
-    r.statement ?? null,
-    r.param_count ?? null,
-    r.command_tag ?? null,
-    r.rows ?? null,
-    r.duration_ms ?? null,
-    r.error ?? null,
-    r.data ?? null,
-  ];
 }
 
 /**
@@ -90,13 +65,11 @@ export async function openSqliteStore(path: string): Promise<Store> {
     channels.set(key, emitter);
   }
   const ee = emitter;
-  const insertEvent = handle.prepare(
-    `insert into session_events (${SESSION_EVENT_COLUMNS.join(', ')}) values (${SESSION_EVENT_COLUMNS.map(() => '?').join(', ')})`,
-  );
+  const insertChunk = handle.prepare(CHUNK_INSERT_SQL);
   // better-sqlite3 is synchronous: the whole batch runs before any other query of this process,
   // inside its own transaction (a savepoint when a Kysely transaction happens to be open).
-  const insertEvents = handle.transaction((rows: readonly Insertable<SessionEventsTable>[]) => {
-    for (const r of rows) insertEvent.run(eventTuple(r));
+  const insertChunks = handle.transaction((chunks: unknown[][]) => {
+    for (const c of chunks) insertChunk.run(c);
   });
   // A file database takes session events from its own thread; an in-memory one (tests, a
   // throwaway broker) cannot be shared with a thread and writes them here.
@@ -106,12 +79,16 @@ export async function openSqliteStore(path: string): Promise<Store> {
     db,
     async appendSessionEvents(rows) {
       if (rows.length === 0) return;
+      const chunks = chunkSessionEvents(rows).map(chunkTuple);
       if (path === ':memory:') {
-        insertEvents(rows);
+        insertChunks(chunks);
         return;
       }
-      eventThread ??= new SqliteEventThread(path);
-      await eventThread.append(rows.map(eventTuple));
+      eventThread ??= new SqliteEventThread(path, CHUNK_INSERT_SQL);
+      await eventThread.append(chunks);
+    },
+    readSessionEvents(sessionId) {
+      return readSessionEventsFrom(db, sessionId);
     },
     async listen(channel, handler) {
       const h = (payload: string) => handler(payload);

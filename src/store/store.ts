@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database, SessionEventsTable } from './schema.types.js';
+import { decodeSessionEventChunk, type SessionEvent } from './session-event-chunks.js';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -17,11 +18,13 @@ export interface Store {
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   /**
-   * Appends statement events in one write. This is the broker's hottest write (one row per SQL
-   * statement relayed), so each dialect uses a statement it prepares once instead of building a
-   * multi-row insert per batch.
+   * Appends statement events in one write. This is the broker's hottest write (an event per SQL
+   * statement relayed), so the events of each session in a batch are stored as one chunk row
+   * (session-event-chunks.ts). A session's events must arrive in `seq` order.
    */
   appendSessionEvents(rows: readonly Insertable<SessionEventsTable>[]): Promise<void>;
+  /** A session's statement events in `seq` order. */
+  readSessionEvents(sessionId: string): Promise<SessionEvent[]>;
   /** Runs `fn` in a transaction that holds a named lock across replicas (e.g. the audit chain head). */
   withLock<T>(name: string, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -63,17 +66,48 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Column order shared by the dialects' bulk inserts of session events. */
-export const SESSION_EVENT_COLUMNS = [
-  'session_id',
-  'seq',
-  'at',
-  'kind',
-  'statement',
-  'param_count',
-  'command_tag',
-  'rows',
-  'duration_ms',
-  'error',
-  'data',
-] as const;
+/**
+ * A session's events from both places they can be: chunks, and the one-row-per-event table
+ * that stores created before migration 0002 wrote to.
+ */
+export async function readSessionEventsFrom(
+  db: Kysely<Database>,
+  sessionId: string,
+): Promise<SessionEvent[]> {
+  const chunks = await db
+    .selectFrom('session_event_chunks')
+    .select(['session_id', 'format', 'count', 'events'])
+    .where('session_id', '=', sessionId)
+    .orderBy('first_seq')
+    .execute();
+  const events = chunks.flatMap(decodeSessionEventChunk);
+  const older = await db
+    .selectFrom('session_events')
+    .select([
+      'session_id',
+      'seq',
+      'at',
+      'kind',
+      'statement',
+      'param_count',
+      'command_tag',
+      'rows',
+      'duration_ms',
+      'error',
+      'data',
+    ])
+    .where('session_id', '=', sessionId)
+    .orderBy('seq')
+    .execute();
+  if (older.length === 0) return events;
+  const all = [
+    ...older.map((r) => ({
+      ...r,
+      seq: Number(r.seq),
+      at: Number(r.at),
+      rows: r.rows === null ? null : Number(r.rows),
+    })),
+    ...events,
+  ];
+  return all.sort((a, b) => a.seq - b.seq);
+}

@@ -38,15 +38,10 @@ describe('SessionEventWriter', () => {
     for (let i = 1; i <= 250; i++) writer.push(row('se_a', i));
     // Two full batches went out without waiting for the timer; the rest follows it.
     await new Promise((r) => setTimeout(r, 100));
-    const rows = await store.db.selectFrom('session_events').select(['seq']).orderBy('id').execute();
+    const rows = await store.readSessionEvents('se_a');
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
     writer.push(row('se_b', 1));
     await writer.flush();
-    const b = await store.db
-      .selectFrom('session_events')
-      .selectAll()
-      .where('session_id', '=', 'se_b')
-      .execute();
-    expect(b).toHaveLength(1);
+    expect(await store.readSessionEvents('se_b')).toHaveLength(1);
   });
 });

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { CHUNK_FORMAT, chunkSessionEvents, decodeSessionEventChunk } from './session-event-chunks.js';
+
+const event = (session: string, seq: number, extra: Record<string, unknown> = {}) => ({
+  session_id: session,
+  seq,
+  at: 1_795_000_000_000 + seq,
+  kind: 'statement',
+  statement: `select ${seq}`,
+  param_count: 0,
+  command_tag: 'SELECT 1',
+  rows: 1,
+  duration_ms: seq / 7,
+  error: null,
+  data: null,
+  ...extra,
+});
+
+describe('session event chunks', () => {
+  it('stores one chunk per session, keeping each session’s order, and reads every field back', () => {
+    const rows = [
+      event('se_a', 1),
+      event('se_b', 1, { statement: 'select $1,\n  $2 -- "quoted"\\ ✓ 😀', param_count: 2 }),
+      event('se_a', 2, { command_tag: null, rows: null, error: '22012: division by zero' }),
+      event('se_b', 2, { data: '{"k":[1,2]}', statement: null, duration_ms: 0 }),
+      event('se_a', 3, { rows: 2 ** 40 }),
+    ];
+    const chunks = chunkSessionEvents(rows);
+    expect(chunks.map((c) => [c.session_id, c.first_seq, c.last_seq, c.count, c.format])).toEqual([
+      ['se_a', 1, 3, 3, CHUNK_FORMAT],
+      ['se_b', 1, 2, 2, CHUNK_FORMAT],
+    ]);
+    // A newline inside a statement stays escaped: one line per event.
+    expect(chunks[1]!.events.split('\n')).toHaveLength(2);
+    const back = chunks.flatMap((c) => decodeSessionEventChunk(c));
+    expect(back).toEqual([rows[0], rows[2], rows[4], rows[1], rows[3]]);
+  });
+
+  it('fills fields a writer left out with null', () => {
+    const [c] = chunkSessionEvents([{ session_id: 'se_c', seq: 5, at: 1, kind: 'statement' }]);
+    expect(decodeSessionEventChunk(c!)).toEqual([
+      {
+        session_id: 'se_c',
+        seq: 5,
+        at: 1,
+        kind: 'statement',
+        statement: null,
+        param_count: null,
+        command_tag: null,
+        rows: null,
+        duration_ms: null,
+        error: null,
+        data: null,
+      },
+    ]);
+  });
+
+  it('refuses a session whose events are out of order in a batch', () => {
+    expect(() => chunkSessionEvents([event('se_a', 2), event('se_a', 2)])).toThrow(/event 2 follows event 2/);
+  });
+
+  it('refuses chunks it cannot read instead of returning wrong events', () => {
+    const [c] = chunkSessionEvents([event('se_a', 1), event('se_a', 2)]);
+    expect(() => decodeSessionEventChunk({ ...c!, format: 2 })).toThrow(/format 2/);
+    expect(() => decodeSessionEventChunk({ ...c!, count: 3 })).toThrow(/holds 2 events, its row says 3/);
+    expect(() => decodeSessionEventChunk({ ...c!, events: '[1,2]' })).toThrow(/malformed/);
+  });
+});
