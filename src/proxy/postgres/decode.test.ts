@@ -3,6 +3,7 @@ import { errorResponse } from './backend-messages.js';
 import { ByteWriter } from './byte-writer.js';
 import {
   decodeBind,
+  decodeCString,
   decodeErrorFields,
   decodeParse,
   decodeSaslInitialResponse,
@@ -59,6 +60,19 @@ describe('decoders', () => {
       .int16(0)
       .message(0x42);
     expect(decodeBind(body(bind))).toEqual({ portal: 'p', statement: 's1', paramCount: 2 });
+  });
+
+  it('decodes the unnamed statement and portal, and refuses a Bind cut short', () => {
+    const parse = new ByteWriter().cstring('').cstring('select ✓ $1').int16(0).message(0x50);
+    expect(decodeParse(body(parse))).toEqual({ name: '', text: 'select ✓ $1' });
+    expect(decodeCString(Buffer.from([0]))).toBe('');
+    const bind = new ByteWriter().cstring('').cstring('').int16(1).int16(0).int16(3).message(0x42);
+    expect(decodeBind(body(bind))).toEqual({ portal: '', statement: '', paramCount: 3 });
+    // Cut inside the parameter count, the format codes, their count, and the statement name.
+    for (const end of [7, 5, 3, 1])
+      expect(() => decodeBind(body(bind).subarray(0, end))).toThrow(ProtocolError);
+    const negative = new ByteWriter().cstring('').cstring('').int16(-1).int16(0).message(0x42);
+    expect(() => decodeBind(body(negative))).toThrow(ProtocolError);
   });
 
   it('decodes error fields as the engine encodes them', () => {

@@ -43,8 +43,23 @@ export function decodeErrorFields(body: Buffer): Map<string, string> {
   return fields;
 }
 
+/**
+ * The relay decodes a few fields of every Parse, Bind and Execute, so these read the body in
+ * place instead of through a ByteReader, and an empty name (the unnamed statement or portal, by
+ * far the commonest) costs no string decoding.
+ */
+function nulAt(body: Buffer, start: number): number {
+  const nul = start < body.length ? body.indexOf(0, start) : -1;
+  if (nul < 0) throw new ProtocolError('string without terminator');
+  return nul;
+}
+
+function textOf(body: Buffer, start: number, end: number): string {
+  return end === start ? '' : body.toString('utf8', start, end);
+}
+
 export function decodeCString(body: Buffer): string {
-  return new ByteReader(body).cstring();
+  return textOf(body, 0, nulAt(body, 0));
 }
 
 export interface ParseMessage {
@@ -53,8 +68,9 @@ export interface ParseMessage {
 }
 
 export function decodeParse(body: Buffer): ParseMessage {
-  const r = new ByteReader(body);
-  return { name: r.cstring(), text: r.cstring() };
+  const nameEnd = nulAt(body, 0);
+  const textEnd = nulAt(body, nameEnd + 1);
+  return { name: textOf(body, 0, nameEnd), text: textOf(body, nameEnd + 1, textEnd) };
 }
 
 export interface BindMessage {
@@ -64,12 +80,18 @@ export interface BindMessage {
 }
 
 export function decodeBind(body: Buffer): BindMessage {
-  const r = new ByteReader(body);
-  const portal = r.cstring();
-  const statement = r.cstring();
-  const formats = r.int16();
-  r.skip(formats * 2);
-  return { portal, statement, paramCount: r.int16() };
+  const portalEnd = nulAt(body, 0);
+  const statementEnd = nulAt(body, portalEnd + 1);
+  let at = statementEnd + 1;
+  if (at + 2 > body.length) throw new ProtocolError('message ends early');
+  const formats = body.readInt16BE(at);
+  at += 2 + formats * 2;
+  if (formats < 0 || at + 2 > body.length) throw new ProtocolError('message ends early');
+  return {
+    portal: textOf(body, 0, portalEnd),
+    statement: textOf(body, portalEnd + 1, statementEnd),
+    paramCount: body.readInt16BE(at),
+  };
 }
 
 export interface CloseMessage {
