@@ -69,6 +69,32 @@ describe.each(dialects)('store on %s', (_name, makeUrl) => {
     }
   });
 
+  it('reads a session whose older events are rows of session_events and newer ones chunks', async () => {
+    const store = await openStore(await makeUrl());
+    try {
+      const older = {
+        session_id: 'se_old',
+        seq: 1,
+        at: 1_795_000_000_001,
+        kind: 'statement',
+        statement: 'select 1',
+        param_count: 0,
+        command_tag: 'SELECT 1',
+        rows: 1,
+        duration_ms: 0.5,
+        error: null,
+        data: null,
+      };
+      // As a store written before migration 0002 left them.
+      await store.db.insertInto('session_events').values(older).execute();
+      const newer = { ...older, seq: 2, at: 1_795_000_000_002, statement: 'select 2', rows: 2 ** 40 };
+      await store.appendSessionEvents([newer]);
+      expect(await store.readSessionEvents('se_old')).toEqual([older, newer]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps its audit chain while session events are written at the same time', async () => {
     // On SQLite the events come from another connection (a thread): a transaction that read
     // the chain's head before that connection committed must wait for the lock, not fail.

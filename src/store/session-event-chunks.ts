@@ -1,27 +1,15 @@
-import type { Insertable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import type { SessionEventChunksTable, SessionEventsTable } from './schema.types.js';
 
 /** A statement event as written by the relay. */
 export type SessionEventInput = Insertable<SessionEventsTable>;
 
 /** A statement event as read back: every field present, absent ones null. */
-export interface SessionEvent {
-  session_id: string;
-  seq: number;
-  at: number;
-  kind: string;
-  statement: string | null;
-  param_count: number | null;
-  command_tag: string | null;
-  rows: number | null;
-  duration_ms: number | null;
-  error: string | null;
-  data: string | null;
-}
+export type SessionEvent = Omit<Selectable<SessionEventsTable>, 'id'>;
 
 /** Line format of a chunk: version 1 is one JSON array per event, in this field order. */
 export const CHUNK_FORMAT = 1;
-const FIELDS = [
+export const EVENT_FIELDS = [
   'seq',
   'at',
   'kind',
@@ -92,7 +80,7 @@ export function decodeSessionEventChunk(chunk: {
   const out: SessionEvent[] = [];
   for (const line of chunk.events.split('\n')) {
     const v = JSON.parse(line) as unknown[];
-    if (!Array.isArray(v) || v.length !== FIELDS.length)
+    if (!Array.isArray(v) || v.length !== EVENT_FIELDS.length)
       throw new Error(`session ${chunk.session_id}: malformed event in a chunk`);
     out.push({
       session_id: chunk.session_id,

@@ -1,6 +1,6 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database, SessionEventsTable } from './schema.types.js';
-import { decodeSessionEventChunk, type SessionEvent } from './session-event-chunks.js';
+import { decodeSessionEventChunk, EVENT_FIELDS, type SessionEvent } from './session-event-chunks.js';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -83,19 +83,7 @@ export async function readSessionEventsFrom(
   const events = chunks.flatMap(decodeSessionEventChunk);
   const older = await db
     .selectFrom('session_events')
-    .select([
-      'session_id',
-      'seq',
-      'at',
-      'kind',
-      'statement',
-      'param_count',
-      'command_tag',
-      'rows',
-      'duration_ms',
-      'error',
-      'data',
-    ])
+    .select(['session_id', ...EVENT_FIELDS])
     .where('session_id', '=', sessionId)
     .orderBy('seq')
     .execute();
