@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CHUNK_FORMAT, chunkSessionEvents, decodeSessionEventChunk } from './session-event-chunks.js';
+import {
+  CHUNK_FORMAT,
+  CHUNK_MAX_CHARS,
+  chunkSessionEvents,
+  decodeSessionEventChunk,
+} from './session-event-chunks.js';
 
 const event = (session: string, seq: number, extra: Record<string, unknown> = {}) => ({
   session_id: session,
@@ -34,6 +39,20 @@ describe('session event chunks', () => {
     expect(chunks[1]!.events.split('\n')).toHaveLength(2);
     const back = chunks.flatMap((c) => decodeSessionEventChunk(c));
     expect(back).toEqual([rows[0], rows[2], rows[4], rows[1], rows[3]]);
+  });
+
+  it('starts another chunk when a session’s events grow past the size limit', () => {
+    const big = 'x'.repeat(CHUNK_MAX_CHARS / 3);
+    const rows = [1, 2, 3, 4, 5].map((seq) => event('se_a', seq, { statement: `select '${big}'` }));
+    const chunks = chunkSessionEvents([...rows, event('se_b', 1)]);
+    expect(chunks.map((c) => [c.session_id, c.first_seq, c.last_seq, c.count])).toEqual([
+      ['se_a', 1, 2, 2],
+      ['se_a', 3, 4, 2],
+      ['se_a', 5, 5, 1],
+      ['se_b', 1, 1, 1],
+    ]);
+    for (const c of chunks) expect(c.events.length).toBeLessThan(CHUNK_MAX_CHARS);
+    expect(chunks.slice(0, 3).flatMap((c) => decodeSessionEventChunk(c))).toEqual(rows);
   });
 
   it('fills fields a writer left out with null', () => {

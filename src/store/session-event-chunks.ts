@@ -23,15 +23,32 @@ export const EVENT_FIELDS = [
 ] as const;
 
 /**
- * Groups events by session into chunks, one stored row per session per batch: the relay
- * records every statement, and a database row per statement cost more than relaying the
- * statement did. Each chunk is JSON lines (JSON escapes newlines inside strings), readable
- * without gatectl. Order within a session is kept; sessions are returned in the order first seen.
+ * Characters above which a session's chunk is closed and the next event starts another: a
+ * chunk is one database value and one JS string, and statements can be large (up to the
+ * relay's message limit).
+ */
+export const CHUNK_MAX_CHARS = 4 * 1024 * 1024;
+
+interface OpenChunk {
+  session_id: string;
+  first: number;
+  last: number;
+  count: number;
+  lines: string;
+}
+
+/**
+ * Groups events by session into chunks, one stored row per session per batch (more when a
+ * session's events exceed CHUNK_MAX_CHARS): the relay records every statement, and a database
+ * row per statement cost more than relaying the statement did. Each chunk is JSON lines (JSON
+ * escapes newlines inside strings), readable without gatectl. Order within a session is kept;
+ * a session's chunks are returned in order.
  */
 export function chunkSessionEvents(
   rows: readonly SessionEventInput[],
 ): Insertable<SessionEventChunksTable>[] {
-  const bySession = new Map<string, { first: number; last: number; count: number; lines: string }>();
+  const open = new Map<string, OpenChunk>();
+  const done: OpenChunk[] = [];
   for (const r of rows) {
     const line = JSON.stringify([
       r.seq,
@@ -45,19 +62,21 @@ export function chunkSessionEvents(
       r.error ?? null,
       r.data ?? null,
     ]);
-    const c = bySession.get(r.session_id);
-    if (c) {
-      if (r.seq <= c.last)
-        throw new Error(`session ${r.session_id}: event ${r.seq} follows event ${c.last} in one batch`);
+    const c = open.get(r.session_id);
+    if (c && r.seq <= c.last)
+      throw new Error(`session ${r.session_id}: event ${r.seq} follows event ${c.last} in one batch`);
+    if (c && c.lines.length + line.length < CHUNK_MAX_CHARS) {
       c.last = r.seq;
       c.count++;
       c.lines += `\n${line}`;
     } else {
-      bySession.set(r.session_id, { first: r.seq, last: r.seq, count: 1, lines: line });
+      if (c) done.push(c);
+      open.set(r.session_id, { session_id: r.session_id, first: r.seq, last: r.seq, count: 1, lines: line });
     }
   }
-  return [...bySession].map(([session_id, c]) => ({
-    session_id,
+  done.push(...open.values());
+  return done.map((c) => ({
+    session_id: c.session_id,
     first_seq: c.first,
     last_seq: c.last,
     count: c.count,
