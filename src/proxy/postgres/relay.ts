@@ -50,10 +50,6 @@ const SERVER_TYPES = [
   Backend.portalSuspended,
 ];
 
-/** Largest Parse body kept to recognise the next one (bigger ones are decoded each time). */
-const CACHED_PARSE_MAX = 4096;
-const EMPTY = Buffer.alloc(0);
-
 /** How long a FATAL waits for a half-forwarded server message to finish before the close. */
 const BOUNDARY_WAIT_MS = 1000;
 /** How long a closing peer gets to read its last bytes. */
@@ -85,10 +81,6 @@ export class Relay {
   #resolve: (r: RelayResult) => void = () => {};
   #clientClosed = false;
   #upstreamGone = false;
-  /** The last Parse body seen and what it decoded to. */
-  #lastParse: { bytes: Buffer; name: string; text: string } | null = null;
-  /** The last CommandComplete body seen and its tag. */
-  #lastTag: { bytes: Buffer; tag: string } | null = null;
 
   constructor(options: RelayOptions) {
     this.#client = options.client;
@@ -215,13 +207,7 @@ export class Relay {
           tracker.query(body.toString('utf8', 0, Math.max(0, body.length - 1)));
           break;
         case Frontend.parse: {
-          // Drivers and poolers parse the same statement over and over: a byte comparison
-          // is cheaper than decoding its text again.
-          let p = this.#lastParse;
-          if (p === null || !body.equals(p.bytes)) {
-            p = { bytes: body.length <= CACHED_PARSE_MAX ? Buffer.from(body) : EMPTY, ...decodeParse(body) };
-            this.#lastParse = p;
-          }
+          const p = decodeParse(body);
           tracker.parse(p.name, p.text);
           break;
         }
@@ -253,15 +239,9 @@ export class Relay {
     const tracker = this.#tracker;
     try {
       switch (type) {
-        case Backend.commandComplete: {
-          let t = this.#lastTag;
-          if (t === null || !body.equals(t.bytes)) {
-            t = { bytes: Buffer.from(body), tag: body.toString('utf8', 0, Math.max(0, body.length - 1)) };
-            this.#lastTag = t;
-          }
-          tracker.commandComplete(t.tag);
+        case Backend.commandComplete:
+          tracker.commandComplete(body.toString('utf8', 0, Math.max(0, body.length - 1)));
           break;
-        }
         case Backend.errorResponse: {
           const f = decodeErrorFields(body);
           const severity = f.get('V') ?? f.get('S');
