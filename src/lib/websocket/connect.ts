@@ -1,6 +1,7 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import type { NetConnectOpts, Socket } from 'node:net';
+import { connectReusingReadBuffer } from '../net/reused-read-buffer.js';
 import { KEEPALIVE_MS, WebSocketByteStream } from './byte-stream.js';
 import { acceptValue, clientUpgradeHeaders, newClientKey } from './handshake.js';
 
@@ -50,12 +51,18 @@ export function openWebSocket(url: URL, options: OpenWebSocketOptions = {}): Pro
       signal?.removeEventListener('abort', onAbort);
       fn();
     };
-    req = (tls ? httpsRequest : httpRequest)(httpUrl, {
+    const common = {
       method: 'GET',
-      agent: false,
       timeout: options.timeoutMs ?? 30_000,
       headers: { ...options.headers, ...clientUpgradeHeaders(key) },
-    });
+    };
+    // A plaintext tunnel reads into a reused buffer: every byte of the session is read here.
+    req = tls
+      ? httpsRequest(httpUrl, { ...common, agent: false })
+      : httpRequest(httpUrl, {
+          ...common,
+          createConnection: (opts) => connectReusingReadBuffer(opts as NetConnectOpts),
+        });
     req.on('timeout', () => req?.destroy(new Error('the server did not answer the WebSocket upgrade')));
     req.on('error', (err) => settle(() => reject(err)));
     req.on('response', (res: IncomingMessage) => {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { checkServerIdentity, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { PostgresTargetConfig } from '../../broker/config/schema.js';
+import { connectReusingReadBuffer } from '../../lib/net/reused-read-buffer.js';
 import type { Secret } from '../../lib/secret.js';
 import { ByteReader } from './byte-reader.js';
 import type { UpstreamCancelKey } from './cancel-registry.js';
@@ -60,7 +61,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void, what: 
  */
 export async function openUpstreamSocket(target: PostgresTargetConfig): Promise<UpstreamSocket> {
   const { host, port } = splitAddress(target.address);
-  const socket = netConnect({ host, port, noDelay: true });
+  // A plaintext session is read into a reused buffer; a socket TLS will wrap reads normally.
+  const socket =
+    target.tls.mode === 'disable'
+      ? connectReusingReadBuffer({ host, port, noDelay: true })
+      : netConnect({ host, port, noDelay: true });
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
