@@ -38,6 +38,7 @@ export interface StatementEvent {
   paramCount: number;
   commandTag: string | null;
   rows: number | null;
+  /** From the statement's message to its completion as the broker saw them, to the microsecond. */
   durationMs: number;
   /** `SQLSTATE: message` when the statement failed. */
   error: string | null;

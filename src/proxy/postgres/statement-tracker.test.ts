@@ -97,4 +97,18 @@ describe('StatementTracker', () => {
     tr.commandComplete('SELECT 1');
     expect(events[0]!.statement).toBe('');
   });
+
+  it('measures durations to the microsecond', () => {
+    const events: StatementEvent[] = [];
+    const clock = [1000.0000004, 1002.1234567, 1002.5, 1002.5];
+    const tr = new StatementTracker(
+      (e) => events.push(e),
+      () => clock.shift()!,
+    );
+    tr.query('select 1');
+    tr.readyForQuery();
+    tr.query('select 2');
+    tr.readyForQuery();
+    expect(events.map((e) => e.durationMs)).toEqual([2.123, 0]);
+  });
 });

@@ -116,7 +116,8 @@ export class StatementTracker {
       paramCount: p.paramCount,
       commandTag: p.commandTag,
       rows: p.rows,
-      durationMs: Math.max(0, this.#now() - p.start),
+      // Microseconds are the clock's honest resolution here, and a short number is cheaper to store.
+      durationMs: Math.round(Math.max(0, this.#now() - p.start) * 1000) / 1000,
       error: p.error,
     });
   }
