@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { BENCH_TARGET, type BenchBroker, GATECTL_BIN, nodeArgs } from './broker.js';
-import { type RunResult, run } from './proc.js';
+import { type RunHooks, type RunResult, run } from './proc.js';
 
 /** `gatectl exec bench-db -- <command…>` with the real CLI against the bench broker. */
 export function gatectlExec(
   broker: BenchBroker,
   command: string[],
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number } & RunHooks = {},
 ): Promise<RunResult> {
   return run(
     process.execPath,
@@ -14,6 +14,8 @@ export function gatectlExec(
     {
       env: broker.cliEnv,
       timeoutMs: options.timeoutMs ?? 120_000,
+      onSpawn: options.onSpawn,
+      onStderrLine: options.onStderrLine,
     },
   );
 }

@@ -1,4 +1,4 @@
-import { CommandError, type RunResult, run, tail } from './proc.js';
+import { CommandError, type RunHooks, type RunResult, run, tail } from './proc.js';
 
 export const PGBENCH_CONFIGS = [
   { name: 'c1-simple', clients: 1, threads: 1, mode: 'simple' },
@@ -16,6 +16,12 @@ export interface PgbenchResult {
   failed: number;
   /** With several rounds: each round's tps, in order. */
   roundsTps?: number[];
+  /**
+   * CPU time (user + system) per transaction of each process on the path, in microseconds, in
+   * the steady-state window of the run (bench/cpu.ts); averaged over rounds. Absent when not
+   * measured; a role is null when its process could not be read.
+   */
+  cpuUsPerTx?: Record<string, number | null>;
 }
 
 /**
@@ -35,13 +41,29 @@ export function combineRounds(rounds: PgbenchResult[]): PgbenchResult {
     latencyTotal += r.latencyMs * r.transactions;
     failed += r.failed;
   }
+  const cpuUsPerTx = averageCpu(rounds.map((r) => r.cpuUsPerTx));
   return {
     tps: transactions / seconds,
     latencyMs: latencyTotal / transactions,
     transactions,
     failed,
     roundsTps: rounds.map((r) => r.tps),
+    ...(cpuUsPerTx ? { cpuUsPerTx } : {}),
   };
+}
+
+/** Per role, the mean over the rounds that measured it (null when none did). */
+export function averageCpu(
+  rounds: Array<Record<string, number | null> | undefined>,
+): Record<string, number | null> | undefined {
+  const measured = rounds.filter((r): r is Record<string, number | null> => r !== undefined);
+  if (measured.length === 0) return undefined;
+  const out: Record<string, number | null> = {};
+  for (const role of new Set(measured.flatMap((r) => Object.keys(r)))) {
+    const values = measured.map((r) => r[role]).filter((v): v is number => typeof v === 'number');
+    out[role] = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : null;
+  }
+  return out;
 }
 
 /** The select-only run's arguments (the connection comes from PG* variables). */
@@ -57,6 +79,9 @@ export function pgbenchArgs(config: PgbenchConfig, seconds: number): string[] {
     String(config.threads),
     '-T',
     String(seconds),
+    // A progress line each second on stderr: the CPU-per-transaction window is read from them.
+    '-P',
+    '1',
   ];
 }
 
@@ -104,10 +129,12 @@ export async function runPgbench(
   config: PgbenchConfig,
   seconds: number,
   env: NodeJS.ProcessEnv,
+  hooks: RunHooks = {},
 ): Promise<PgbenchResult> {
   const result = await run('pgbench', pgbenchArgs(config, seconds), {
     env,
     timeoutMs: seconds * 1000 + 60_000,
+    ...hooks,
   });
   return pgbenchOutcome(result);
 }

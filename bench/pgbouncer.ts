@@ -10,7 +10,7 @@ import { removeDirOnTeardown, spawnTracked, waitForLine, which } from './proc.js
  * of the benchmark database, for a reference point from a mature C proxy. `null` when pgbouncer is
  * not installed.
  */
-export async function startPgbouncer(db: BenchDatabase): Promise<{ port: number } | null> {
+export async function startPgbouncer(db: BenchDatabase): Promise<{ port: number; pid: number } | null> {
   const binary = await which('pgbouncer');
   if (!binary) return null;
   const dir = mkdtempSync(join(tmpdir(), 'gatectl-bench-pgbouncer-'));
@@ -48,5 +48,5 @@ export async function startPgbouncer(db: BenchDatabase): Promise<{ port: number 
   // Keep draining its log so a full pipe never stalls it.
   child.stdout?.resume();
   child.stderr?.resume();
-  return { port };
+  return { port, pid: child.pid! };
 }

@@ -66,6 +66,13 @@ export function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+export interface RunHooks {
+  /** Called with the child once it is spawned (its pid, for /proc). */
+  onSpawn?: (child: ChildProcess) => void;
+  /** Called with each complete line of stderr as it arrives. */
+  onStderrLine?: (line: string) => void;
+}
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -90,7 +97,7 @@ export class CommandError extends Error {
 export async function run(
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; cwd?: string } & RunHooks = {},
 ): Promise<RunResult> {
   const started = process.hrtime.bigint();
   const child = spawnTracked(command, args, {
@@ -103,8 +110,14 @@ export async function run(
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
   });
+  options.onSpawn?.(child);
+  let partial = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
+    if (!options.onStderrLine) return;
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) options.onStderrLine(line);
   });
   if (options.input !== undefined) child.stdin?.end(options.input);
   return new Promise((resolve, reject) => {

@@ -8,10 +8,10 @@ import { spawnTracked, waitForLine } from './proc.js';
 export async function startRelayChain(upstream: {
   host: string;
   port: number;
-}): Promise<{ port: number; hopB: number }> {
+}): Promise<{ port: number; hopB: number; pids: { hopA: number; hopB: number } }> {
   const hopB = await startHop(upstream.host, upstream.port);
-  const hopA = await startHop('127.0.0.1', hopB);
-  return { port: hopA, hopB };
+  const hopA = await startHop('127.0.0.1', hopB.port);
+  return { port: hopA.port, hopB: hopB.port, pids: { hopA: hopA.pid, hopB: hopB.pid } };
 }
 
 /** The command line that runs `command` behind an exec-shaped first hop (bench/relay-exec.ts) into hop B. */
@@ -19,12 +19,12 @@ export function relayExecCommand(hopB: number, command: string[]): string[] {
   return [join(import.meta.dirname, 'relay-exec.js'), '127.0.0.1', String(hopB), ...command];
 }
 
-async function startHop(host: string, port: number): Promise<number> {
+async function startHop(host: string, port: number): Promise<{ port: number; pid: number }> {
   const child = spawnTracked(process.execPath, [
     join(import.meta.dirname, 'relay-hop.js'),
     host,
     String(port),
   ]);
   const m = await waitForLine(child, /^listening (\d+)$/, 10_000);
-  return Number(m[1]);
+  return { port: Number(m[1]), pid: child.pid! };
 }

@@ -215,6 +215,13 @@ export function renderReport(results: BenchResults): string {
     ]);
   }
   out.push(table(rows), '');
+  const cpu = cpuRows(results);
+  if (cpu.length > 1)
+    out.push(
+      'CPU per transaction, µs (user + system, in the steady-state window of each round, averaged over rounds)',
+      table(cpu),
+      '',
+    );
   const copyRow = (['direct', 'relay', 'gatectl'] as const).map(
     (p) => `${PATH_LABELS[p]} ${outcomeCell(results.copy[p], (v) => `${fmt(v.medianMs / 1000, 2)} s`)}`,
   );
@@ -281,4 +288,29 @@ export function collectFailures(results: BenchResults): string[] {
   add('masking check', results.maskingThroughTunnel);
   for (const [path, o] of Object.entries(results.concurrency)) add(`concurrency ${path}`, o);
   return failures;
+}
+
+/** One row per configuration and path that measured CPU: each process, and their sum. */
+function cpuRows(results: BenchResults): string[][] {
+  const rows = [['pgbench -S', 'path', 'by process', 'total']];
+  for (const config of PGBENCH_CONFIGS) {
+    for (const path of PATHS) {
+      const o = results.pgbench[config.name]?.[path];
+      if (o?.status !== 'ok' || !o.value.cpuUsPerTx) continue;
+      const entries = Object.entries(o.value.cpuUsPerTx);
+      const known = entries.filter((e): e is [string, number] => typeof e[1] === 'number');
+      rows.push([
+        config.name,
+        PATH_LABELS[path],
+        entries.map(([role, us]) => `${role} ${us === null ? '—' : fmt(us, 1)}`).join(' · '),
+        known.length === entries.length
+          ? fmt(
+              known.reduce((a, [, us]) => a + us, 0),
+              1,
+            )
+          : '—',
+      ]);
+    }
+  }
+  return rows;
 }

@@ -12,6 +12,7 @@ import {
   createCopyTable,
   maskedInOutput,
 } from './copy.js';
+import { CpuPerTransaction, childPids as childrenOf, postmasterPid } from './cpu.js';
 import { gatectlExec, parseTimed, timedCommand } from './gatectl.js';
 import {
   combineRounds,
@@ -24,7 +25,7 @@ import {
 } from './pgbench.js';
 import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
-import { CommandError, run, tail, teardownAll, which } from './proc.js';
+import { CommandError, type RunHooks, run, tail, teardownAll, which } from './proc.js';
 import { relayExecCommand, startRelayChain } from './relay.js';
 import { collectFailures, evaluate, median, renderReport } from './report.js';
 import type { BenchPath, BenchResults, Outcome, TimingSeries } from './results.types.js';
@@ -122,6 +123,10 @@ async function main(): Promise<number> {
   progress('starting PostgreSQL');
   const db = await startBenchPostgres();
   const direct = db.libpqEnv();
+  // PostgreSQL's backends are the postmaster's children; their CPU per transaction is reported too.
+  const postmaster = postmasterPid(db.server.dataDir);
+  /** A spawned process as a role's pid list (none before it exists). */
+  const pids = (pid: number | undefined) => (pid === undefined ? [] : [pid]);
   progress(`initialising pgbench (scale ${settings.scale}) and the ${COPY_ROWS}-row COPY table`);
   await initPgbench(settings.scale, direct);
   await createCopyTable(direct);
@@ -245,12 +250,23 @@ async function main(): Promise<number> {
       gatectl: [],
     };
     const errors: Partial<Record<BenchPath, string>> = {};
-    const paths: Array<[BenchPath, () => Promise<PgbenchResult>]> = [
-      ['direct', () => runPgbench(config, roundSeconds, direct)],
-      ['relay', () => runPgbench(config, roundSeconds, relayEnv)],
+    // Each path runs pgbench with hooks that find its processes (the spawned child, and what
+    // it started) and feed pgbench's progress lines to the CPU-per-transaction window.
+    type PathRun = (hooks: RunHooks) => Promise<PgbenchResult>;
+    const paths: Array<[BenchPath, PathRun, (spawned: number | undefined) => Record<string, number[]>]> = [
+      [
+        'direct',
+        (hooks) => runPgbench(config, roundSeconds, direct, hooks),
+        (pid) => ({ pgbench: pids(pid) }),
+      ],
+      [
+        'relay',
+        (hooks) => runPgbench(config, roundSeconds, relayEnv, hooks),
+        (pid) => ({ 'hop A': [relay.pids.hopA], 'hop B': [relay.pids.hopB], pgbench: pids(pid) }),
+      ],
       [
         'relayExec',
-        async () =>
+        async (hooks) =>
           pgbenchOutcome(
             await run(
               process.execPath,
@@ -258,32 +274,62 @@ async function main(): Promise<number> {
               {
                 env: direct,
                 timeoutMs: roundSeconds * 1000 + 60_000,
+                ...hooks,
               },
             ),
           ),
+        (pid) => ({
+          'hop A (exec)': pids(pid),
+          'hop B': [relay.pids.hopB],
+          pgbench: pid === undefined ? [] : childrenOf(pid),
+        }),
       ],
     ];
-    if (bouncerEnv) paths.push(['pgbouncer', () => runPgbench(config, roundSeconds, bouncerEnv)]);
+    if (bouncerEnv && bouncer && 'pid' in bouncer)
+      paths.push([
+        'pgbouncer',
+        (hooks) => runPgbench(config, roundSeconds, bouncerEnv, hooks),
+        (pid) => ({ pgbouncer: [bouncer.pid], pgbench: pids(pid) }),
+      ]);
     paths.push([
       'gatectl',
-      () =>
+      (hooks) =>
         viaGatectl(async (b) =>
           pgbenchOutcome(
             await gatectlExec(b, ['pgbench', ...pgbenchArgs(config, roundSeconds)], {
               timeoutMs: roundSeconds * 1000 + 120_000,
+              ...hooks,
             }),
           ),
         ),
+      (pid) => ({
+        'gatectl CLI': pids(pid),
+        broker: broker ? [broker.pid] : [],
+        pgbench: pid === undefined ? [] : childrenOf(pid),
+      }),
     ]);
     for (let round = 1; round <= settings.rounds; round++) {
       progress(
         `pgbench -S ${config.name}: round ${round} of ${settings.rounds} (${roundSeconds} s per path)`,
       );
-      for (const [path, fn] of paths) {
+      for (const [path, fn, roles] of paths) {
         if (errors[path]) continue;
-        const outcome = await measure(`${config.name} ${path}`, fn);
-        if (outcome.status === 'ok') rounds[path].push(outcome.value);
-        else if (outcome.status === 'failed') errors[path] = outcome.error;
+        let spawned: number | undefined;
+        const cpu = new CpuPerTransaction(() => ({
+          ...roles(spawned),
+          postgres: postmaster === null ? [] : childrenOf(postmaster),
+        }));
+        const hooks: RunHooks = {
+          onSpawn: (child) => {
+            spawned = child.pid;
+          },
+          onStderrLine: (line) => cpu.line(line),
+        };
+        const outcome = await measure(`${config.name} ${path}`, () => fn(hooks));
+        if (outcome.status === 'ok') {
+          const cpuUsPerTx = cpu.result();
+          rounds[path].push(cpuUsPerTx ? { ...outcome.value, cpuUsPerTx } : outcome.value);
+        } else if (outcome.status === 'failed') errors[path] = outcome.error;
       }
     }
     const row = {} as Record<BenchPath, Outcome<PgbenchResult>>;
