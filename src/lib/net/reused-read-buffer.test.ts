@@ -53,7 +53,7 @@ describe('connectReusingReadBuffer', () => {
   });
 
   it('stops reading while paused, so the peer feels backpressure, and delivers everything on resume', async () => {
-    const total = 8 * 1024 * 1024;
+    const total = 16 * 1024 * 1024;
     const data = randomBytes(total);
     let peerSocket: Socket | undefined;
     const port = await serve((peer) => {
