@@ -125,8 +125,9 @@ async function main(): Promise<number> {
   const direct = db.libpqEnv();
   // PostgreSQL's backends are the postmaster's children; their CPU per transaction is reported too.
   const postmaster = postmasterPid(db.server.dataDir);
-  /** A spawned process as a role's pid list (none before it exists). */
+  /** A spawned process as a role's pid list, and the processes it started (none before it exists). */
   const pids = (pid: number | undefined) => (pid === undefined ? [] : [pid]);
+  const startedBy = (pid: number | undefined) => (pid === undefined ? [] : childrenOf(pid));
   progress(`initialising pgbench (scale ${settings.scale}) and the ${COPY_ROWS}-row COPY table`);
   await initPgbench(settings.scale, direct);
   await createCopyTable(direct);
@@ -281,7 +282,7 @@ async function main(): Promise<number> {
         (pid) => ({
           'hop A (exec)': pids(pid),
           'hop B': [relay.pids.hopB],
-          pgbench: pid === undefined ? [] : childrenOf(pid),
+          pgbench: startedBy(pid),
         }),
       ],
     ];
@@ -305,7 +306,7 @@ async function main(): Promise<number> {
       (pid) => ({
         'gatectl CLI': pids(pid),
         broker: broker ? [broker.pid] : [],
-        pgbench: pid === undefined ? [] : childrenOf(pid),
+        pgbench: startedBy(pid),
       }),
     ]);
     for (let round = 1; round <= settings.rounds; round++) {
