@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { adoptReusingReadBuffer } from '../../lib/net/reused-read-buffer.js';
 import { KEEPALIVE_MS, WebSocketByteStream } from '../../lib/websocket/byte-stream.js';
 import { CloseCode } from '../../lib/websocket/frame.js';
 import { serverHandshake } from '../../lib/websocket/handshake.js';
@@ -71,8 +72,11 @@ export function attachTunnelEndpoint(
     void authorize(ctx, req, socket, m[1]!).then(
       (ok) => {
         if (!ok || socket.destroyed) return;
-        socket.write(handshake.response);
-        const tcp = socket as Socket;
+        // Every byte of the session is read here: a plaintext socket moves to one that reads
+        // into a reused buffer (before anything is written on it, so nothing is left behind).
+        const tcp = adoptReusingReadBuffer(socket as Socket);
+        tcp.on('error', () => {});
+        tcp.write(handshake.response);
         tcp.setNoDelay(true);
         tcp.setKeepAlive(true, KEEPALIVE_MS);
         // Whatever timeout the HTTP server set for requests does not apply to a tunnel.
@@ -146,7 +150,7 @@ async function serve(
     target: target.name,
     grantId: tunnel.grant_id,
     tunnelId: tunnel.id,
-    origin: req.socket.remoteAddress ?? null,
+    origin: stream.socket.remoteAddress ?? null,
     localAddr,
   });
   const controller = new AbortController();

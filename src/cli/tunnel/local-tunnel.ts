@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CLIENT_ADDR_HEADER } from '../../broker/tunnels/tunnel.types.js';
+import { adoptReusingReadBuffer } from '../../lib/net/reused-read-buffer.js';
 import type { WebSocketByteStream } from '../../lib/websocket/byte-stream.js';
 import { openWebSocket, UpgradeRefusedError } from '../../lib/websocket/connect.js';
 import { CloseCode } from '../../lib/websocket/frame.js';
@@ -119,7 +120,9 @@ export class LocalTunnel {
 
   constructor(options: LocalTunnelOptions) {
     this.#options = options;
-    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    // Every byte a client sends is read here: its socket moves to one that reads into a
+    // reused buffer.
+    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(adoptReusingReadBuffer(socket)));
   }
 
   on(listener: (e: TunnelEvent) => void): void {

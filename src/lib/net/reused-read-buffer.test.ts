@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { createServer as createHttpServer, request } from 'node:http';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectReusingReadBuffer } from './reused-read-buffer.js';
+import { adoptReusingReadBuffer, connectReusingReadBuffer } from './reused-read-buffer.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -18,6 +20,33 @@ async function serve(onConnection: (peer: Socket) => void): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A socket that reads into a reused buffer, connected to a plain peer that `onPeer` drives:
+ * either the client side (`connect…`) or the server side (`adopt…` of the accepted socket).
+ */
+type Open = (onPeer: (peer: Socket) => void) => Promise<Socket>;
+
+const connected: Open = async (onPeer) => {
+  const port = await serve(onPeer);
+  return connectReusingReadBuffer({ host: '127.0.0.1', port, noDelay: true });
+};
+
+const adopted: Open = async (onPeer) => {
+  let accepted!: (s: Socket) => void;
+  const socket = new Promise<Socket>((r) => {
+    accepted = r;
+  });
+  const port = await serve((s) => {
+    const a = adoptReusingReadBuffer(s);
+    // Adoption really happened: the accepted socket gave its connection to a new one.
+    expect(a).not.toBe(s);
+    accepted(a);
+  });
+  const peer = connect({ host: '127.0.0.1', port, noDelay: true });
+  peer.once('connect', () => onPeer(peer));
+  return socket;
+};
+
 function collect(socket: Socket): { chunks: Buffer[]; ended: Promise<void> } {
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
@@ -28,21 +57,23 @@ function collect(socket: Socket): { chunks: Buffer[]; ended: Promise<void> } {
   return { chunks, ended };
 }
 
-describe('connectReusingReadBuffer', () => {
+describe.each([
+  ['connectReusingReadBuffer', connected],
+  ['adoptReusingReadBuffer', adopted],
+])('%s', (_name, open: Open) => {
   it('hands out chunks the listener can keep: reads of every size stay intact after later reads', async () => {
     // One write per size, spaced out so that each arrives as its own read: small reads are
     // copied out of the reused buffer, large ones take it along. Keeping every chunk until
     // the end catches a buffer that was read into again while a chunk still pointed at it.
     const sizes = [1, 5, 100, 4095, 4096, 4097, 16_383, 16_384, 16_385, 40_000, 65_536, 70_000, 300_000, 7];
     const payloads = sizes.map((n) => randomBytes(n));
-    const port = await serve(async (peer) => {
+    const socket = await open(async (peer) => {
       for (const p of payloads) {
         peer.write(p);
         await sleep(15);
       }
       peer.end();
     });
-    const socket = connectReusingReadBuffer({ host: '127.0.0.1', port, noDelay: true });
     const { chunks, ended } = collect(socket);
     await ended;
     expect(Buffer.concat(chunks).equals(Buffer.concat(payloads))).toBe(true);
@@ -56,7 +87,7 @@ describe('connectReusingReadBuffer', () => {
     const total = 16 * 1024 * 1024;
     const data = randomBytes(total);
     let peerSocket: Socket | undefined;
-    const port = await serve((peer) => {
+    const socket = await open((peer) => {
       peerSocket = peer;
       peer.write(data.subarray(0, 10));
       setTimeout(() => {
@@ -64,7 +95,6 @@ describe('connectReusingReadBuffer', () => {
         peer.end();
       }, 50);
     });
-    const socket = connectReusingReadBuffer({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
     let duringPause = 0;
     let paused = false;
@@ -89,10 +119,9 @@ describe('connectReusingReadBuffer', () => {
   });
 
   it("emits the peer's end and the close, and still writes", async () => {
-    const port = await serve((peer) => {
+    const socket = await open((peer) => {
       peer.once('data', (d: Buffer) => peer.end(Buffer.concat([Buffer.from('echo:'), d])));
     });
-    const socket = connectReusingReadBuffer({ host: '127.0.0.1', port });
     const { chunks, ended } = collect(socket);
     const closed = new Promise<boolean>((r) => socket.once('close', r));
     socket.write('hello');
@@ -101,12 +130,83 @@ describe('connectReusingReadBuffer', () => {
     expect(await closed).toBe(false);
     expect(Buffer.concat(chunks).toString()).toBe('echo:hello');
   });
+});
 
+describe('connectReusingReadBuffer', () => {
   it('reports a refused connection as an error', async () => {
     const port = await serve(() => {});
     await new Promise<void>((r) => servers.pop()!.close(() => r()));
     const socket = connectReusingReadBuffer({ host: '127.0.0.1', port });
     const err = await new Promise<NodeJS.ErrnoException>((r) => socket.once('error', r));
     expect(err.code).toBe('ECONNREFUSED');
+  });
+});
+
+describe('adoptReusingReadBuffer', () => {
+  it("takes over a socket an HTTP server upgraded, after the handshake's own bytes", async () => {
+    // The broker's case: the WebSocket's socket comes from the server's 'upgrade' event.
+    const http = createHttpServer();
+    servers.push(http as unknown as Server);
+    http.on('upgrade', (_req, raw: Socket, head: Buffer) => {
+      const socket = adoptReusingReadBuffer(raw);
+      expect(socket).not.toBe(raw);
+      expect(raw.destroyed).toBe(true);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.write(Buffer.concat([Buffer.from('head:'), head]));
+      socket.on('data', (d: Buffer) => socket.write(d));
+      socket.on('end', () => socket.end());
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const req = request({
+      host: '127.0.0.1',
+      port: (http.address() as AddressInfo).port,
+      headers: { connection: 'Upgrade', upgrade: 'echo' },
+    });
+    req.end();
+    const [, client, head] = (await once(req, 'upgrade')) as [unknown, Socket, Buffer];
+    const received: Buffer[] = [head];
+    client.on('data', (d: Buffer) => received.push(d));
+    const payload = randomBytes(200_000);
+    client.write(payload);
+    await sleep(100);
+    client.end();
+    await once(client, 'close');
+    expect(Buffer.concat(received).equals(Buffer.concat([Buffer.from('head:'), payload]))).toBe(true);
+  });
+
+  it('leaves a socket that already holds unread bytes as it is, and loses none', async () => {
+    let accepted!: (s: Socket) => void;
+    const got = new Promise<Socket>((r) => {
+      accepted = r;
+    });
+    const port = await serve((s) => accepted(s));
+    const peer = connect({ host: '127.0.0.1', port });
+    peer.end('early bytes');
+    const socket = await got;
+    // Reading without a consumer fills the stream's buffer: those bytes cannot move.
+    socket.pause();
+    socket.read(0);
+    await sleep(100);
+    expect(socket.readableLength).toBeGreaterThan(0);
+    expect(adoptReusingReadBuffer(socket)).toBe(socket);
+    const { chunks, ended } = collect(socket);
+    socket.resume();
+    await ended;
+    expect(Buffer.concat(chunks).toString()).toBe('early bytes');
+    socket.destroy();
+    peer.destroy();
+  });
+
+  it('leaves a destroyed socket as it is', async () => {
+    let accepted!: (s: Socket) => void;
+    const got = new Promise<Socket>((r) => {
+      accepted = r;
+    });
+    const port = await serve((s) => accepted(s));
+    const peer = connect({ host: '127.0.0.1', port });
+    const socket = await got;
+    socket.destroy();
+    expect(adoptReusingReadBuffer(socket)).toBe(socket);
+    peer.destroy();
   });
 });

@@ -1,4 +1,5 @@
-import { connect, type NetConnectOpts, type Socket } from 'node:net';
+import { connect, type NetConnectOpts, Socket, type SocketConstructorOpts } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
 /** Size of the buffer a socket reads into (libuv asks for 64 KiB as well). */
 const READ_SIZE = 64 * 1024;
@@ -27,25 +28,74 @@ const COPY_LIMIT = 16 * 1024;
  * @see https://nodejs.org/api/net.html#socketconnectoptions-connectlistener (`onread`)
  */
 export function connectReusingReadBuffer(options: NetConnectOpts): Socket {
-  let buffer = Buffer.allocUnsafe(READ_SIZE);
-  const socket: Socket = connect({
-    ...options,
-    onread: {
-      buffer: () => buffer,
-      callback: (bytes: number): boolean => {
-        let chunk: Buffer;
-        if (bytes <= COPY_LIMIT) {
-          chunk = Buffer.allocUnsafe(bytes);
-          buffer.copy(chunk, 0, 0, bytes);
-        } else {
-          chunk = buffer.subarray(0, bytes);
-          buffer = Buffer.allocUnsafe(READ_SIZE);
-        }
-        socket.emit('data', chunk);
-        // A listener that paused the socket has stopped reading already (net's pause).
-        return true;
-      },
-    },
-  });
+  const socket: Socket = connect({ ...options, onread: readIntoReusedBuffer(() => socket) });
   return socket;
+}
+
+/** The part of Node's stream handle (TCP wrap) that adoption relies on. */
+interface StreamHandle {
+  readStop(): number;
+  useUserBuffer(buffer: Uint8Array): void;
+  reading?: boolean;
+}
+
+/**
+ * The same reading for a connection a server accepted (the CLI's local port, the broker's side
+ * of a tunnel's WebSocket). Node takes `onread` only where a socket is created, and a server
+ * creates its sockets itself, so the accepted socket's handle moves to a new socket created with
+ * it: the handle stops reading, the old socket lets go of it and is destroyed (which closes
+ * nothing, it has no handle left), and the new socket reads as `connectReusingReadBuffer`'s does.
+ * The connection itself, its file descriptor and whatever the kernel holds for it are untouched.
+ *
+ * The socket is returned unchanged when it cannot move: a TLS socket, one already reading into
+ * its stream buffer or with bytes not yet sent (nothing may be lost), or a Node whose sockets
+ * lack the handle this relies on (`_handle`, with `readStop` and `useUserBuffer`, as in Node
+ * 12 to 24). Callers go on with the returned socket, before attaching any listener; it reads
+ * once a `'data'` listener is attached or the event loop runs, and may be paused at once.
+ */
+export function adoptReusingReadBuffer(socket: Socket): Socket {
+  const internal = socket as unknown as { _handle?: StreamHandle | null };
+  const handle = internal._handle;
+  if (
+    socket instanceof TLSSocket ||
+    !handle ||
+    typeof handle.readStop !== 'function' ||
+    typeof handle.useUserBuffer !== 'function' ||
+    socket.destroyed ||
+    socket.connecting ||
+    socket.readableLength > 0 ||
+    socket.writableLength > 0
+  )
+    return socket;
+  handle.readStop();
+  handle.reading = false;
+  internal._handle = null;
+  const adopted: Socket = new Socket({
+    handle,
+    allowHalfOpen: socket.allowHalfOpen,
+    onread: readIntoReusedBuffer(() => adopted),
+  } as SocketConstructorOpts);
+  socket.destroy();
+  return adopted;
+}
+
+/** The `onread` option that reads into one buffer and emits each read as `'data'` on `socket()`. */
+function readIntoReusedBuffer(socket: () => Socket): NonNullable<NetConnectOpts['onread']> {
+  let buffer = Buffer.allocUnsafe(READ_SIZE);
+  return {
+    buffer: () => buffer,
+    callback: (bytes: number): boolean => {
+      let chunk: Buffer;
+      if (bytes <= COPY_LIMIT) {
+        chunk = Buffer.allocUnsafe(bytes);
+        buffer.copy(chunk, 0, 0, bytes);
+      } else {
+        chunk = buffer.subarray(0, bytes);
+        buffer = Buffer.allocUnsafe(READ_SIZE);
+      }
+      socket().emit('data', chunk);
+      // A listener that paused the socket has stopped reading already (net's pause).
+      return true;
+    },
+  };
 }
