@@ -57,8 +57,8 @@ const CLOSE_WAIT_MS = 2000;
 
 /**
  * Relays an authenticated session. Each incoming chunk is scanned in place for message
- * boundaries (decoding only the few types the session record needs) and written on whole,
- * so the common path neither copies nor allocates per message. A destination that cannot take
+ * boundaries and written on whole; the few types the session record needs are decoded after
+ * the write, so the common path neither copies nor waits for the record. A destination that cannot take
  * more pauses its source until 'drain'.
  */
 export class Relay {
@@ -81,6 +81,19 @@ export class Relay {
   #resolve: (r: RelayResult) => void = () => {};
   #clientClosed = false;
   #upstreamGone = false;
+  /**
+   * The wanted messages of the chunk being relayed, in order. The framer only finds them; they
+   * are decoded for the session record once the chunk has been forwarded, so the record's work
+   * is not on the way of the bytes (a rule that must decide before forwarding, such as policy,
+   * belongs in the scan instead).
+   */
+  readonly #seenTypes: number[] = [];
+  readonly #seenBodies: Buffer[] = [];
+  readonly #collect = (type: number, body: Buffer): undefined => {
+    this.#seenTypes.push(type);
+    this.#seenBodies.push(body);
+    return undefined;
+  };
 
   constructor(options: RelayOptions) {
     this.#client = options.client;
@@ -140,8 +153,10 @@ export class Relay {
     if (this.#ended) return;
     this.bytesIn += chunk.length;
     try {
-      this.#clientFramer.push(chunk, this.#onClientMessage);
+      this.#clientFramer.push(chunk, this.#collect);
     } catch (err) {
+      // Nothing of this chunk is forwarded, so nothing of it is recorded.
+      this.#forgetSeen();
       if (err instanceof MessageTooLargeError) {
         this.#log.warn({ size: err.size }, 'client message exceeds max_message_size');
         this.#end('message too large', {
@@ -160,6 +175,7 @@ export class Relay {
       return;
     }
     if (!this.#upstream.write(chunk)) this.#client.pause();
+    this.#decodeSeen(this.#onClientMessage);
   };
 
   #onUpstreamData = (chunk: Buffer): void => {
@@ -172,10 +188,12 @@ export class Relay {
       return;
     }
     try {
-      this.#serverFramer.push(chunk, this.#onServerMessage);
+      this.#serverFramer.push(chunk, this.#collect);
     } catch (err) {
       const offset = err instanceof MessageTooLargeError ? err.offset : 0;
       if (offset > 0) this.#writeClient(chunk.subarray(0, offset));
+      // The messages before the bad one were forwarded whole.
+      this.#decodeSeen(this.#onServerMessage);
       this.#log.warn({ err }, 'target sent an unacceptable message');
       const tooLarge = err instanceof MessageTooLargeError;
       this.#end(tooLarge ? 'message too large' : 'upstream protocol violation', {
@@ -188,7 +206,20 @@ export class Relay {
       return;
     }
     if (!this.#writeClient(chunk)) this.#upstream.pause();
+    this.#decodeSeen(this.#onServerMessage);
   };
+
+  #decodeSeen(decode: (type: number, body: Buffer) => undefined): void {
+    const types = this.#seenTypes;
+    const bodies = this.#seenBodies;
+    for (let i = 0; i < types.length; i++) decode(types[i]!, bodies[i]!);
+    this.#forgetSeen();
+  }
+
+  #forgetSeen(): void {
+    this.#seenTypes.length = 0;
+    this.#seenBodies.length = 0;
+  }
 
   #writeClient(chunk: Buffer): boolean {
     this.bytesOut += chunk.length;
