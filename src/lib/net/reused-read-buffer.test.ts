@@ -62,9 +62,9 @@ describe.each([
   ['adoptReusingReadBuffer', adopted],
 ])('%s', (_name, open: Open) => {
   it('hands out chunks the listener can keep: reads of every size stay intact after later reads', async () => {
-    // One write per size, spaced out so that each arrives as its own read: small reads are
-    // copied out of the reused buffer, large ones take it along. Keeping every chunk until
-    // the end catches a buffer that was read into again while a chunk still pointed at it.
+    // One write per size, spaced out so that each arrives as its own read, from one byte to
+    // more than the read buffer holds. Keeping every chunk until the end catches a chunk that
+    // still pointed into the read buffer when it was read into again.
     const sizes = [1, 5, 100, 4095, 4096, 4097, 16_383, 16_384, 16_385, 40_000, 65_536, 70_000, 300_000, 7];
     const payloads = sizes.map((n) => randomBytes(n));
     const socket = await open(async (peer) => {
@@ -77,10 +77,36 @@ describe.each([
     const { chunks, ended } = collect(socket);
     await ended;
     expect(Buffer.concat(chunks).equals(Buffer.concat(payloads))).toBe(true);
-    // Both paths ran: reads above the copy limit and small ones.
+    // Reads of both kinds happened: large ones and small ones (Node's buffer pool).
     expect(chunks.some((c) => c.length > 16_384)).toBe(true);
     expect(chunks.filter((c) => c.length <= 100).length).toBeGreaterThanOrEqual(3);
     socket.destroy();
+  });
+
+  it('keeps the bytes of sockets that read at the same time apart (they share one read buffer)', async () => {
+    const sockets = 6;
+    const payloads = Array.from({ length: sockets }, () =>
+      Array.from({ length: 40 }, (_, i) => randomBytes(1 + ((i * 977) % 9000))),
+    );
+    const opened = await Promise.all(
+      payloads.map((parts) =>
+        open(async (peer) => {
+          for (const p of parts) {
+            peer.write(p);
+            await sleep(2);
+          }
+          peer.end();
+        }),
+      ),
+    );
+    const received = opened.map((socket) => collect(socket));
+    await Promise.all(received.map((r) => r.ended));
+    for (let i = 0; i < sockets; i++) {
+      expect(Buffer.concat(received[i]!.chunks).equals(Buffer.concat(payloads[i]!))).toBe(true);
+      // Read in many pieces, interleaved with the other sockets' reads.
+      expect(received[i]!.chunks.length).toBeGreaterThan(10);
+    }
+    for (const socket of opened) socket.destroy();
   });
 
   it('stops reading while paused, so the peer feels backpressure, and delivers everything on resume', async () => {

@@ -1,16 +1,16 @@
 import { connect, type NetConnectOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import { TLSSocket } from 'node:tls';
 
-/** Size of the buffer a socket reads into (libuv asks for 64 KiB as well). */
+/** Size of the buffer sockets read into (libuv asks for 64 KiB as well). */
 const READ_SIZE = 64 * 1024;
 
 /**
- * Reads of at most this many bytes are copied out of the read buffer, which is then read into
- * again; a larger read is handed out whole and the next read goes to a fresh buffer. Small
- * reads are the common case of a database session (a query, a row or two) and their copy comes
- * from Node's buffer pool; a large read handed out holds at most four times its size.
+ * The one buffer every such socket of this thread reads into. libuv reads one socket at a time
+ * and the read callback copies the bytes out before it returns, so no read can overwrite bytes
+ * someone still needs; and an idle connection holds no read buffer of its own (a broker with
+ * 500 open sessions would otherwise keep 500 of them).
  */
-const COPY_LIMIT = 16 * 1024;
+const shared = Buffer.allocUnsafe(READ_SIZE);
 
 /**
  * `net.connect` for a socket that carries many small reads, such as a relayed database session.
@@ -19,10 +19,10 @@ const COPY_LIMIT = 16 * 1024;
  * wraps it in a new ArrayBuffer, then runs the chunk through the Readable stream machinery; on
  * a relay that is most of the per-read cost (measured with callgrind: about 5 700 instructions
  * per `pgbench -S` transaction of the broker's 45 000). This socket reads into one buffer
- * (`onread`) and emits each read as a `'data'` event itself.
+ * (`onread`), shared by all of them, and emits each read as a `'data'` event itself.
  *
- * Listeners see the usual contract: every `'data'` chunk is theirs to keep (a small read is
- * copied out; a large one takes the read buffer with it), so they may queue it or write it
+ * Listeners see the usual contract: every `'data'` chunk is theirs to keep (a copy of the
+ * bytes read; a small one comes from Node's buffer pool), so they may queue it or write it
  * without copying. `pause()`/`resume()` stop and restart reading as usual; `'end'`, `'close'`
  * and `'error'` are the socket's own. Not for a socket that TLS will wrap.
  * @see https://nodejs.org/api/net.html#socketconnectoptions-connectlistener (`onread`)
@@ -79,20 +79,13 @@ export function adoptReusingReadBuffer(socket: Socket): Socket {
   return adopted;
 }
 
-/** The `onread` option that reads into one buffer and emits each read as `'data'` on `socket()`. */
+/** The `onread` option that reads into the shared buffer and emits a copy as `'data'` on `socket()`. */
 function readIntoReusedBuffer(socket: () => Socket): NonNullable<NetConnectOpts['onread']> {
-  let buffer = Buffer.allocUnsafe(READ_SIZE);
   return {
-    buffer: () => buffer,
+    buffer: shared,
     callback: (bytes: number): boolean => {
-      let chunk: Buffer;
-      if (bytes <= COPY_LIMIT) {
-        chunk = Buffer.allocUnsafe(bytes);
-        buffer.copy(chunk, 0, 0, bytes);
-      } else {
-        chunk = buffer.subarray(0, bytes);
-        buffer = Buffer.allocUnsafe(READ_SIZE);
-      }
+      const chunk = Buffer.allocUnsafe(bytes);
+      shared.copy(chunk, 0, 0, bytes);
       socket().emit('data', chunk);
       // A listener that paused the socket has stopped reading already (net's pause).
       return true;
