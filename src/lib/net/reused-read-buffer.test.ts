@@ -31,19 +31,23 @@ const connected: Open = async (onPeer) => {
   return connectReusingReadBuffer({ host: '127.0.0.1', port, noDelay: true });
 };
 
-const adopted: Open = async (onPeer) => {
-  let accepted!: (s: Socket) => void;
-  const socket = new Promise<Socket>((r) => {
-    accepted = r;
+/** A plain client connected to a loopback server; `accepted` is the server's side, as accepted. */
+async function acceptedPair(): Promise<{ peer: Socket; accepted: Socket }> {
+  let accept!: (s: Socket) => void;
+  const accepted = new Promise<Socket>((r) => {
+    accept = r;
   });
-  const port = await serve((s) => {
-    const a = adoptReusingReadBuffer(s);
-    // Adoption really happened: the accepted socket gave its connection to a new one.
-    expect(a).not.toBe(s);
-    accepted(a);
-  });
+  const port = await serve((s) => accept(s));
   const peer = connect({ host: '127.0.0.1', port, noDelay: true });
-  peer.once('connect', () => onPeer(peer));
+  return { peer, accepted: await accepted };
+}
+
+const adopted: Open = async (onPeer) => {
+  const { peer, accepted } = await acceptedPair();
+  const socket = adoptReusingReadBuffer(accepted);
+  // Adoption really happened: the accepted socket gave its connection to a new one.
+  expect(socket).not.toBe(accepted);
+  onPeer(peer);
   return socket;
 };
 
@@ -201,14 +205,8 @@ describe('adoptReusingReadBuffer', () => {
   });
 
   it('leaves a socket that already holds unread bytes as it is, and loses none', async () => {
-    let accepted!: (s: Socket) => void;
-    const got = new Promise<Socket>((r) => {
-      accepted = r;
-    });
-    const port = await serve((s) => accepted(s));
-    const peer = connect({ host: '127.0.0.1', port });
+    const { peer, accepted: socket } = await acceptedPair();
     peer.end('early bytes');
-    const socket = await got;
     // Reading without a consumer fills the stream's buffer: those bytes cannot move.
     socket.pause();
     socket.read(0);
@@ -224,13 +222,7 @@ describe('adoptReusingReadBuffer', () => {
   });
 
   it('leaves a destroyed socket as it is', async () => {
-    let accepted!: (s: Socket) => void;
-    const got = new Promise<Socket>((r) => {
-      accepted = r;
-    });
-    const port = await serve((s) => accepted(s));
-    const peer = connect({ host: '127.0.0.1', port });
-    const socket = await got;
+    const { peer, accepted: socket } = await acceptedPair();
     socket.destroy();
     expect(adoptReusingReadBuffer(socket)).toBe(socket);
     peer.destroy();

@@ -4,8 +4,8 @@ import { UNTYPED } from './protocol.js';
 /**
  * Called for each complete message whose type the framer was asked to deliver. `body` excludes
  * the type byte and length; it is a view into the scanned chunk when the message lies within
- * one chunk (valid as long as the chunk's bytes are) and a copy otherwise. Return `false` to stop scanning
- * right after this message.
+ * one chunk (valid as long as the chunk's bytes are) and a copy otherwise. Return `false` to
+ * stop scanning right after this message.
  */
 export type FrameHandler = (type: number, body: Buffer) => boolean | undefined;
 

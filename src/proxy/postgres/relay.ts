@@ -58,8 +58,8 @@ const CLOSE_WAIT_MS = 2000;
 /**
  * Relays an authenticated session. Each incoming chunk is scanned in place for message
  * boundaries and written on whole; the few types the session record needs are decoded after
- * the write, so the common path neither copies nor waits for the record. A destination that cannot take
- * more pauses its source until 'drain'.
+ * the write, so the common path neither copies nor waits for the record. A destination that
+ * cannot take more pauses its source until 'drain'.
  */
 export class Relay {
   readonly #client: ClientStream;
