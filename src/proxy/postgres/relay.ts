@@ -191,9 +191,12 @@ export class Relay {
       this.#serverFramer.push(chunk, this.#collect);
     } catch (err) {
       const offset = err instanceof MessageTooLargeError ? err.offset : 0;
-      if (offset > 0) this.#writeClient(chunk.subarray(0, offset));
-      // The messages before the bad one were forwarded whole.
-      this.#decodeSeen(this.#onServerMessage);
+      // The messages before a too large one are forwarded whole and recorded; after any other
+      // violation nothing of the chunk is forwarded, so nothing of it is recorded.
+      if (offset > 0) {
+        this.#writeClient(chunk.subarray(0, offset));
+        this.#decodeSeen(this.#onServerMessage);
+      } else this.#forgetSeen();
       this.#log.warn({ err }, 'target sent an unacceptable message');
       const tooLarge = err instanceof MessageTooLargeError;
       this.#end(tooLarge ? 'message too large' : 'upstream protocol violation', {
