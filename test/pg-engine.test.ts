@@ -54,6 +54,15 @@ async function waitFor<T>(
   }
 }
 
+/** The pg driver's protocol-level connection, for message sequences `query` does not send. */
+interface PgConnection {
+  parse(q: { text: string }): void;
+  bind(b: object): void;
+  execute(e: object): void;
+  flush(): void;
+  stream: { destroy(): void };
+}
+
 function client(extra: Partial<pg.ClientConfig> = {}): pg.Client {
   return new pg.Client({ connectionString: engine.url(), ...extra });
 }
@@ -242,6 +251,35 @@ describe('PostgreSQL engine endings', () => {
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGKILL');
     await done;
+    await waitFor('the backend to go away', async () => (await server.query(active)).rowCount === 0, 5000);
+  });
+
+  // A backend asleep in pg_sleep does not notice its closed socket until the sleep ends: the
+  // relay must know the query is in flight (a Sync, or an Execute after a Flush, still open).
+  it.each([
+    ['a Sync', 'ext-sync'],
+    ['a Flush and no Sync', 'ext-flush'],
+  ])('cancels an extended-protocol query sent with %s when its client goes away', async (_, app) => {
+    const c = client({ application_name: app });
+    await c.connect();
+    c.on('error', () => {});
+    const conn = (c as unknown as { connection: PgConnection }).connection;
+    const running =
+      app === 'ext-sync'
+        ? c.query({ text: 'select pg_sleep($1)', values: [30] }).catch(() => null)
+        : (() => {
+            conn.parse({ text: 'select pg_sleep(30)' });
+            conn.bind({});
+            conn.execute({});
+            conn.flush();
+          })();
+    const active = `select pid from pg_stat_activity where application_name = '${app}'`;
+    await waitFor(
+      'the query to run',
+      async () => (await server.query(`${active} and state = 'active'`)).rowCount === 1,
+    );
+    conn.stream.destroy();
+    await running;
     await waitFor('the backend to go away', async () => (await server.query(active)).rowCount === 0, 5000);
   });
 

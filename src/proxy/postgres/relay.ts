@@ -28,9 +28,13 @@ export interface RelayResult {
   bytesOut: number;
 }
 
-/** Client messages the session record needs (policy will add its own here: Q and P already are). */
+/**
+ * Client messages the session record needs (policy will add its own here: Q and P already are),
+ * and Sync, which tells whether the backend is busy when the session ends.
+ */
 const CLIENT_TYPES = [
   Frontend.query,
+  Frontend.sync,
   Frontend.parse,
   Frontend.bind,
   Frontend.execute,
@@ -73,7 +77,10 @@ export class Relay {
   bytesOut = 0;
   #ended = false;
   #clientTerminated = false;
-  /** Queries and Syncs sent whose ReadyForQuery has not come back: the backend is busy. */
+  /**
+   * Queries and Syncs sent whose ReadyForQuery has not come back: the backend is busy (so is it
+   * while an Execute sent without a Sync yet, after a Flush, has not completed).
+   */
   #awaitingReady = 0;
   #serverSentFatal = false;
   #pendingFatal: { reason: string; error: ErrorFields } | null = null;
@@ -331,7 +338,8 @@ export class Relay {
     this.#ended = true;
     this.#reason = reason;
     this.#pendingFatal = null;
-    if (this.#awaitingReady > 0 && !this.#clientTerminated && !this.#upstreamGone) this.#cancelUpstream();
+    const busy = this.#awaitingReady > 0 || this.#tracker.executing;
+    if (busy && !this.#clientTerminated && !this.#upstreamGone) this.#cancelUpstream();
     // The backend must go away with the client: a destroyed socket makes its next send fail.
     this.#upstream.destroy();
     if (!this.#clientClosed) {

@@ -32,6 +32,20 @@ describe('StatementTracker', () => {
     ]);
   });
 
+  it('knows while an Execute has not ended', () => {
+    const { tr } = tracker();
+    tr.parse('', 'select pg_sleep(1)');
+    tr.bind('', '', 0);
+    expect(tr.executing).toBe(false);
+    tr.execute('');
+    expect(tr.executing).toBe(true);
+    tr.commandComplete('SELECT 1');
+    expect(tr.executing).toBe(false);
+    tr.execute('');
+    tr.error('57014', 'canceling statement due to user request');
+    expect(tr.executing).toBe(false);
+  });
+
   it('records an error of a simple query', () => {
     const { tr, events } = tracker();
     tr.query('select nope');

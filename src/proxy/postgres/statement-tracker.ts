@@ -36,6 +36,11 @@ export class StatementTracker {
     this.#now = now;
   }
 
+  /** Whether an Execute was sent whose end has not come back yet. */
+  get executing(): boolean {
+    return this.#executes.length > 0;
+  }
+
   query(text: string): void {
     this.#simple = {
       statement: text,
