@@ -56,10 +56,13 @@ async function waitFor<T>(
 
 /** The pg driver's protocol-level connection, for message sequences `query` does not send. */
 interface PgConnection {
+  query(text: string): void;
   parse(q: { text: string }): void;
   bind(b: object): void;
   execute(e: object): void;
   flush(): void;
+  sync(): void;
+  on(event: 'readyForQuery', listener: () => void): void;
   stream: { destroy(): void };
 }
 
@@ -152,6 +155,48 @@ describe('PostgreSQL engine session records', () => {
     expect(s.end?.reason).toBe('client terminated');
     expect(s.end?.bytesIn).toBeGreaterThan(50);
     expect(s.end?.bytesOut).toBeGreaterThan(50);
+  });
+  it('records pipelined statements in order, each with its own answer', async () => {
+    const before = engine.sessions.length;
+    const c = client({ application_name: 'pipeline' });
+    await c.connect();
+    c.on('error', () => {}); // the driver reports answers to requests it did not send itself
+    const conn = (c as unknown as { connection: PgConnection }).connection;
+    let ready = 0;
+    const answered = new Promise<void>((resolve) =>
+      conn.on('readyForQuery', () => {
+        if (++ready === 4) resolve();
+      }),
+    );
+    // Everything is sent before the first answer comes back.
+    conn.query('select 1');
+    conn.query('select nope');
+    for (const text of ['select 1/0', 'select 2']) {
+      conn.parse({ text });
+      conn.bind({});
+      conn.execute({});
+    }
+    conn.sync();
+    conn.parse({ text: 'select 3' });
+    conn.bind({});
+    conn.execute({});
+    conn.sync();
+    await answered;
+    conn.stream.destroy();
+    await engine.waitForEnded(before + 1);
+    expect(
+      engine.sessions[before]!.statements.map((e) => [
+        e.statement,
+        e.commandTag,
+        e.error?.slice(0, 6) ?? null,
+      ]),
+    ).toEqual([
+      ['select 1', 'SELECT 1', null],
+      ['select nope', null, '42703:'],
+      ['select 1/0', null, '22012:'],
+      // 'select 2' was skipped by the server: it followed an error before the Sync.
+      ['select 3', 'SELECT 1', null],
+    ]);
   });
 });
 

@@ -30,11 +30,12 @@ export interface RelayResult {
 
 /**
  * Client messages the session record needs (policy will add its own here: Q and P already are),
- * and Sync, which tells whether the backend is busy when the session ends.
+ * with Sync and FunctionCall, whose answers tell whether the backend is busy when the session ends.
  */
 const CLIENT_TYPES = [
   Frontend.query,
   Frontend.sync,
+  Frontend.functionCall,
   Frontend.parse,
   Frontend.bind,
   Frontend.execute,
@@ -77,11 +78,6 @@ export class Relay {
   bytesOut = 0;
   #ended = false;
   #clientTerminated = false;
-  /**
-   * Queries and Syncs sent whose ReadyForQuery has not come back: the backend is busy (so is it
-   * while an Execute sent without a Sync yet, after a Flush, has not completed).
-   */
-  #awaitingReady = 0;
   #serverSentFatal = false;
   #pendingFatal: { reason: string; error: ErrorFields } | null = null;
   #reason = '';
@@ -241,10 +237,10 @@ export class Relay {
     try {
       switch (type) {
         case Frontend.sync:
-          this.#awaitingReady++;
+        case Frontend.functionCall:
+          tracker.sync();
           break;
         case Frontend.query:
-          this.#awaitingReady++;
           tracker.query(body.toString('utf8', 0, Math.max(0, body.length - 1)));
           break;
         case Frontend.parse: {
@@ -291,7 +287,6 @@ export class Relay {
           break;
         }
         case Backend.readyForQuery:
-          if (this.#awaitingReady > 0) this.#awaitingReady--;
           tracker.readyForQuery();
           break;
         case Backend.emptyQueryResponse:
@@ -338,8 +333,8 @@ export class Relay {
     this.#ended = true;
     this.#reason = reason;
     this.#pendingFatal = null;
-    const busy = this.#awaitingReady > 0 || this.#tracker.executing;
-    if (busy && !this.#clientTerminated && !this.#upstreamGone) this.#cancelUpstream();
+    // A backend still answering (a query, or an Execute or Sync not answered yet) is cancelled.
+    if (this.#tracker.busy && !this.#clientTerminated && !this.#upstreamGone) this.#cancelUpstream();
     // The backend must go away with the client: a destroyed socket makes its next send fail.
     this.#upstream.destroy();
     if (!this.#clientClosed) {

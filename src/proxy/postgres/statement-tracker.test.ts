@@ -32,18 +32,67 @@ describe('StatementTracker', () => {
     ]);
   });
 
-  it('knows while an Execute has not ended', () => {
+  it('knows while the server still owes an answer', () => {
     const { tr } = tracker();
     tr.parse('', 'select pg_sleep(1)');
     tr.bind('', '', 0);
-    expect(tr.executing).toBe(false);
+    expect(tr.busy).toBe(false);
     tr.execute('');
-    expect(tr.executing).toBe(true);
+    expect(tr.busy).toBe(true); // an Execute after a Flush, no Sync yet
     tr.commandComplete('SELECT 1');
-    expect(tr.executing).toBe(false);
+    expect(tr.busy).toBe(false);
     tr.execute('');
+    tr.sync();
     tr.error('57014', 'canceling statement due to user request');
-    expect(tr.executing).toBe(false);
+    expect(tr.busy).toBe(true); // the Sync's ReadyForQuery is still to come
+    tr.readyForQuery();
+    expect(tr.busy).toBe(false);
+    tr.query('select 1');
+    expect(tr.busy).toBe(true);
+    tr.readyForQuery();
+    expect(tr.busy).toBe(false);
+  });
+
+  it('pairs pipelined simple queries with their answers', () => {
+    const { tr, events } = tracker();
+    tr.query('select 1');
+    tr.query('select nope');
+    tr.query('insert into t values (1)');
+    tr.commandComplete('SELECT 1');
+    tr.readyForQuery();
+    tr.error('42703', 'column "nope" does not exist');
+    tr.readyForQuery();
+    tr.commandComplete('INSERT 0 1');
+    tr.readyForQuery();
+    expect(events.map((e) => [e.statement, e.commandTag, e.error])).toEqual([
+      ['select 1', 'SELECT 1', null],
+      ['select nope', null, '42703: column "nope" does not exist'],
+      ['insert into t values (1)', 'INSERT 0 1', null],
+    ]);
+  });
+
+  it('in a pipeline with a Sync per statement, an error skips only up to its own Sync', () => {
+    const { tr, events } = tracker();
+    const send = (text: string) => {
+      tr.parse('', text);
+      tr.bind('', '', 0);
+      tr.execute('');
+    };
+    send('select 1/0');
+    send('select 2');
+    tr.sync();
+    send('select 3');
+    tr.sync();
+    // Answers: error (skips 'select 2' up to the first Sync), Z, then 'select 3' and its Z.
+    tr.error('22012', 'division by zero');
+    tr.readyForQuery();
+    tr.commandComplete('SELECT 1');
+    tr.readyForQuery();
+    expect(events.map((e) => [e.statement, e.commandTag, e.error])).toEqual([
+      ['select 1/0', null, '22012: division by zero'],
+      ['select 3', 'SELECT 1', null],
+    ]);
+    expect(tr.busy).toBe(false);
   });
 
   it('records an error of a simple query', () => {

@@ -1,7 +1,10 @@
 import { rowsFromTag } from './decode.js';
 import type { StatementEvent } from './engine.types.js';
 
+/** A request the server has not finished answering, in the order the client sent them. */
 interface Pending {
+  /** A simple Query or an Execute record a statement; a Sync or FunctionCall only ends with ReadyForQuery. */
+  kind: 'query' | 'execute' | 'sync';
   statement: string;
   paramCount: number;
   start: number;
@@ -19,15 +22,15 @@ interface Portal {
  * Turns the observed protocol into one StatementEvent per executed statement: a simple Query
  * (completed by ReadyForQuery, with the last CommandComplete's tag), or an extended-protocol
  * Execute (completed by its CommandComplete, EmptyQueryResponse, PortalSuspended or error).
- * Executes are queued in order because a client may pipeline several before a Sync; after an
- * ErrorResponse the server discards the rest until Sync, so those produce no event.
- * @see https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY
+ * The server answers requests in the order it got them, so what was sent is one queue: a
+ * client may pipeline several Queries, or several Executes and Syncs. After an ErrorResponse
+ * to an Execute the server discards the rest until the next Sync, so those produce no event.
+ * @see https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-PIPELINING
  */
 export class StatementTracker {
   readonly #emit: (event: StatementEvent) => void;
   readonly #now: () => number;
-  #simple: Pending | null = null;
-  readonly #executes: Pending[] = [];
+  readonly #pending: Pending[] = [];
   readonly #statements = new Map<string, string>();
   readonly #portals = new Map<string, Portal>();
 
@@ -36,20 +39,18 @@ export class StatementTracker {
     this.#now = now;
   }
 
-  /** Whether an Execute was sent whose end has not come back yet. */
-  get executing(): boolean {
-    return this.#executes.length > 0;
+  /** Whether the server still owes an answer: a query, Execute or Sync it has not finished. */
+  get busy(): boolean {
+    return this.#pending.length > 0;
   }
 
   query(text: string): void {
-    this.#simple = {
-      statement: text,
-      paramCount: 0,
-      start: this.#now(),
-      commandTag: null,
-      rows: null,
-      error: null,
-    };
+    this.#push('query', text, 0);
+  }
+
+  /** A Sync, or a FunctionCall: answered by ReadyForQuery, recorded as no statement. */
+  sync(): void {
+    this.#push('sync', '', 0);
   }
 
   parse(name: string, text: string): void {
@@ -62,14 +63,7 @@ export class StatementTracker {
 
   execute(portal: string): void {
     const p = this.#portals.get(portal);
-    this.#executes.push({
-      statement: p?.statement ?? '',
-      paramCount: p?.paramCount ?? 0,
-      start: this.#now(),
-      commandTag: null,
-      rows: null,
-      error: null,
-    });
+    this.#push('execute', p?.statement ?? '', p?.paramCount ?? 0);
   }
 
   /** Close of a statement (`S`) or portal (`P`). */
@@ -79,40 +73,57 @@ export class StatementTracker {
   }
 
   commandComplete(tag: string): void {
-    const head = this.#executes.shift();
-    if (head) {
+    const head = this.#pending[0];
+    if (head?.kind === 'execute') {
+      this.#pending.shift();
       head.commandTag = tag;
       head.rows = rowsFromTag(tag);
       this.#finish(head);
-    } else if (this.#simple) {
-      this.#simple.commandTag = tag;
-      this.#simple.rows = rowsFromTag(tag);
+    } else if (head?.kind === 'query') {
+      head.commandTag = tag;
+      head.rows = rowsFromTag(tag);
     }
   }
 
   /** EmptyQueryResponse or PortalSuspended: the Execute ended without a tag. */
   executeEnded(): void {
-    const head = this.#executes.shift();
-    if (head) this.#finish(head);
+    if (this.#pending[0]?.kind !== 'execute') return;
+    this.#finish(this.#pending.shift()!);
   }
 
   error(sqlstate: string, message: string): void {
     const text = `${sqlstate}: ${message}`;
-    const head = this.#executes.shift();
-    if (head) {
+    const head = this.#pending[0];
+    if (head?.kind === 'query') {
       head.error = text;
-      this.#finish(head);
-      this.#executes.length = 0;
-    } else if (this.#simple) {
-      this.#simple.error = text;
+      return;
     }
+    if (head?.kind !== 'execute') return;
+    this.#pending.shift();
+    head.error = text;
+    this.#finish(head);
+    // The server skips what follows up to the next Sync.
+    while (this.#pending[0]?.kind === 'execute') this.#pending.shift();
   }
 
   readyForQuery(): void {
-    this.#executes.length = 0;
-    const simple = this.#simple;
-    this.#simple = null;
-    if (simple) this.#finish(simple);
+    // Executes still ahead of the Query or Sync this answers were skipped by the server.
+    for (let head = this.#pending.shift(); head; head = this.#pending.shift()) {
+      if (head.kind === 'query') this.#finish(head);
+      if (head.kind !== 'execute') return;
+    }
+  }
+
+  #push(kind: Pending['kind'], statement: string, paramCount: number): void {
+    this.#pending.push({
+      kind,
+      statement,
+      paramCount,
+      start: kind === 'sync' ? 0 : this.#now(),
+      commandTag: null,
+      rows: null,
+      error: null,
+    });
   }
 
   #finish(p: Pending): void {
