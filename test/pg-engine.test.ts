@@ -100,6 +100,27 @@ describe('PostgreSQL engine with psql', () => {
     expect(viaStdin.stdout.trim()).toBe('COPY 1');
   });
 
+  it('imports a large object (fast-path function calls) and keeps the statement record in step', async () => {
+    const before = engine.sessions.length;
+    const file = join(dir, 'blob.bin');
+    writeFileSync(file, Buffer.alloc(300_000, 7));
+    const r = await psql(['-At', '-c', `\\lo_import '${file}'`, '-c', 'select 42']);
+    expect(r.stderr).toBe('');
+    const oid = /^lo_import (\d+)$/m.exec(r.stdout)?.[1];
+    expect(oid).toBeDefined();
+    expect(r.stdout).toMatch(/^42$/m);
+    const size = await server.query(`select length(lo_get(${oid})) as n`, 'appdb');
+    expect(Number(size.rows[0].n)).toBe(300_000);
+    await engine.waitForEnded(before + 1);
+    // The function calls between BEGIN and COMMIT are answered with ReadyForQuery too: each must
+    // be matched to its own, not to a statement's.
+    const recorded = engine.sessions[before]!.statements.map((e) => [e.statement, e.commandTag]);
+    expect(recorded.slice(-2)).toEqual([
+      ['COMMIT', 'COMMIT'],
+      ['select 42', 'SELECT 1'],
+    ]);
+  });
+
   it('relays a big COPY out byte for byte', async () => {
     const sql =
       "copy (select g, md5(g::text), repeat('x', g % 50) from generate_series(1, 300000) g) to stdout";
