@@ -4,6 +4,8 @@ import {
   CHUNK_MAX_CHARS,
   chunkSessionEvents,
   decodeSessionEventChunk,
+  EVENT_FIELDS,
+  eventLine,
 } from './session-event-chunks.js';
 
 const event = (session: string, seq: number, extra: Record<string, unknown> = {}) => ({
@@ -83,5 +85,88 @@ describe('session event chunks', () => {
     expect(() => decodeSessionEventChunk({ ...c!, format: 2 })).toThrow(/format 2/);
     expect(() => decodeSessionEventChunk({ ...c!, count: 3 })).toThrow(/holds 2 events, its row says 3/);
     expect(() => decodeSessionEventChunk({ ...c!, events: '[1,2]' })).toThrow(/malformed/);
+  });
+
+  it('writes each line exactly as JSON.stringify would', () => {
+    // A fixed-seed generator, so a failure can be replayed.
+    let seed = 42;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const chars = [
+      'a',
+      'Z',
+      ' ',
+      '"',
+      '\\',
+      '\n',
+      '\t',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      'é',
+      '✓',
+      '\u2028',
+      '😀',
+      '\ud800',
+      '\udfff',
+      '$',
+    ];
+    const text = () =>
+      rnd() < 0.2 ? null : Array.from({ length: Math.floor(rnd() * 12) }, () => pick(chars)).join('');
+    const numbers = [
+      0,
+      -0,
+      1,
+      -1,
+      7,
+      2 ** 31,
+      2 ** 40,
+      2 ** 53,
+      1.5,
+      -2.25,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      1e21,
+      1e-7,
+      null,
+    ];
+    const durations = () => {
+      const r = rnd();
+      if (r < 0.1) return null;
+      if (r < 0.2) return pick(numbers);
+      const us = Math.floor(rnd() * (r < 0.9 ? 10_000_000 : 2 ** 33));
+      return r < 0.95 ? Math.round((us / 1000) * 1000) / 1000 : us / 7;
+    };
+    const stamps = [
+      0,
+      5,
+      999_999,
+      1_000_000,
+      1_764_460_000_000,
+      1_764_460_000_007,
+      1_764_460_123_456.5,
+      2 ** 53 + 2,
+      -1_764_460_000_000,
+    ];
+    for (let i = 0; i < 20_000; i++) {
+      const row = {
+        session_id: 'se_x',
+        seq: pick([1, 2 ** 31 + 1, 17]),
+        at: i % 3 === 0 ? pick(stamps) : 1_764_460_000_000 + Math.floor(rnd() * 1e9),
+        kind: pick(['statement', 'x"y']),
+        statement: text(),
+        param_count: pick(numbers),
+        command_tag: text(),
+        rows: pick(numbers),
+        duration_ms: durations(),
+        error: text(),
+        data: text(),
+      } as Parameters<typeof eventLine>[0];
+      const generic = JSON.stringify(EVENT_FIELDS.map((f) => (row as Record<string, unknown>)[f] ?? null));
+      expect(eventLine(row), JSON.stringify(row)).toBe(generic);
+    }
   });
 });

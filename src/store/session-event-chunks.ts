@@ -50,18 +50,7 @@ export function chunkSessionEvents(
   const open = new Map<string, OpenChunk>();
   const done: OpenChunk[] = [];
   for (const r of rows) {
-    const line = JSON.stringify([
-      r.seq,
-      r.at,
-      r.kind,
-      r.statement ?? null,
-      r.param_count ?? null,
-      r.command_tag ?? null,
-      r.rows ?? null,
-      r.duration_ms ?? null,
-      r.error ?? null,
-      r.data ?? null,
-    ]);
+    const line = eventLine(r);
     const c = open.get(r.session_id);
     if (c && r.seq <= c.last)
       throw new Error(`session ${r.session_id}: event ${r.seq} follows event ${c.last} in one batch`);
@@ -83,6 +72,57 @@ export function chunkSessionEvents(
     format: CHUNK_FORMAT,
     events: c.lines,
   }));
+}
+
+/**
+ * One event's line: exactly `JSON.stringify` of its fields in EVENT_FIELDS order, built by hand
+ * because the relay records every statement and the generic stringifier costs more per event
+ * than the rest of the recording (most of it in turning the timestamp and the duration, which
+ * are not small integers, into text).
+ */
+export function eventLine(r: SessionEventInput): string {
+  return `[${jsonNumber(r.seq)},${jsonTimestamp(r.at)},${jsonString(r.kind)},${jsonString(r.statement)},${jsonNumber(r.param_count)},${jsonString(r.command_tag)},${jsonNumber(r.rows)},${jsonMillis(r.duration_ms)},${jsonString(r.error)},${jsonString(r.data)}]`;
+}
+
+function jsonNumber(n: number | null | undefined): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? 'null' : `${n}`;
+}
+
+/** Epoch milliseconds, written as two small integers (each converts without the double-to-text path). */
+function jsonTimestamp(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 1e6) return jsonNumber(ms);
+  const high = Math.floor(ms / 1e6);
+  return `${high}${`${ms - high * 1e6 + 1e6}`.slice(1)}`;
+}
+
+/**
+ * A duration the tracker rounded to the microsecond, written from its whole microseconds. Below
+ * 2^31 µs a number with at most three decimals has no shorter form that reads back the same, so
+ * this is the text JSON.stringify would give; anything else goes the generic way.
+ */
+function jsonMillis(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return 'null';
+  const us = Math.round(ms * 1000);
+  if (us < 0 || us >= 2 ** 31 || us / 1000 !== ms) return jsonNumber(ms);
+  const whole = Math.floor(us / 1000);
+  let frac = us - whole * 1000;
+  if (frac === 0) return `${whole}`;
+  let digits = 3;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  return `${whole}.${`${frac}`.padStart(digits, '0')}`;
+}
+
+/** A string as JSON; most need no escaping (no quote, backslash, control or surrogate character). */
+function jsonString(s: string | null | undefined): string {
+  if (s === null || s === undefined) return 'null';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 /** The events of one stored chunk, in order. Throws on a chunk this version cannot read. */
