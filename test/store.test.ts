@@ -62,6 +62,8 @@ describe.each(dialects)('store on %s', (_name, makeUrl) => {
       await store.appendSessionEvents(rows.slice(0, 100));
       await store.appendSessionEvents(rows.slice(100));
       await store.appendSessionEvents([]);
+      // A batch written again (a retry after a failure that had committed) adds nothing.
+      await store.appendSessionEvents(rows.slice(100));
       expect(await store.readSessionEvents('se_1')).toEqual(rows);
       expect(await store.readSessionEvents('se_none')).toEqual([]);
     } finally {

@@ -85,11 +85,12 @@ export async function openPostgresStore(url: string): Promise<Store> {
   };
 
   // One array parameter per column: the statement text never changes, whatever the batch size.
-  // One row per session per batch; the arrays are the chunks' columns in CHUNK_COLUMNS order.
+  // One row per session per batch; the arrays are the chunks' columns in CHUNK_COLUMNS order. A
+  // chunk already stored (a batch written again after a failure that had in fact committed) stays.
   const chunkTypes = ['text', 'int4', 'int4', 'int4', 'int4', 'text'];
   const insertChunks = `insert into session_event_chunks (${CHUNK_COLUMNS.join(', ')}) select * from unnest(${chunkTypes
     .map((t, i) => `$${i + 1}::${t}[]`)
-    .join(', ')})`;
+    .join(', ')}) on conflict (session_id, first_seq) do nothing`;
   return {
     dialect: 'postgres',
     db,

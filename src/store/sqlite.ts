@@ -9,7 +9,8 @@ import { CHUNK_COLUMNS, chunkSessionEvents, chunkTuple } from './session-event-c
 import { SqliteEventThread } from './sqlite-event-thread.js';
 import { readSessionEventsFrom, type Store, StoreError } from './store.js';
 
-const CHUNK_INSERT_SQL = `insert into session_event_chunks (${CHUNK_COLUMNS.join(', ')}) values (${CHUNK_COLUMNS.map(() => '?').join(', ')})`;
+/** A chunk already stored (a batch written again after a failure that had in fact committed) is kept as it is. */
+const CHUNK_INSERT_SQL = `insert into session_event_chunks (${CHUNK_COLUMNS.join(', ')}) values (${CHUNK_COLUMNS.map(() => '?').join(', ')}) on conflict (session_id, first_seq) do nothing`;
 
 /** One emitter per database file: every store opened on that file in this process hears its notifications. */
 const channels = new Map<string, EventEmitter>();
