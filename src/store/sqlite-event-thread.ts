@@ -18,21 +18,27 @@ export type EventTuple = unknown[];
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-let db;
-let insert;
-let failure = null;
-try {
-  db = new Database(workerData.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  const st = db.prepare(workerData.sql);
-  insert = db.transaction((rows) => { for (const r of rows) st.run(r); });
-} catch (err) {
-  failure = String(err && err.message || err);
+let db = null;
+let insert = null;
+// Opened on the first batch, and again on the next one after a failure to open (a file not
+// ready yet, a schema being changed): the broker retries refused batches, so must this.
+function open() {
+  if (insert) return null;
+  try {
+    db = db || new Database(workerData.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    const st = db.prepare(workerData.sql);
+    insert = db.transaction((rows) => { for (const r of rows) st.run(r); });
+    return null;
+  } catch (err) {
+    return String(err && err.message || err);
+  }
 }
 parentPort.on('message', (m) => {
   if (m.close) { try { db && db.close(); } catch {} parentPort.postMessage({ id: m.id }); return; }
+  const failure = open();
   if (failure !== null) { parentPort.postMessage({ id: m.id, error: 'cannot open the store: ' + failure }); return; }
   try {
     // Short transactions: the broker's own connection waits (asleep, event loop blocked) while

@@ -7,6 +7,9 @@ import { closeTunnel, createTunnel, getTunnel } from '../tunnels/service.js';
 import { attachTunnelEndpoint } from '../tunnels/ws-endpoint.js';
 import type { BrokerRoutes } from './index.js';
 
+/** How long shutdown keeps writing session events a failing store refuses. */
+const SHUTDOWN_EVENTS_GRACE_MS = 5000;
+
 const createBody = z.strictObject({ target: z.string().min(1) });
 
 export const tunnelRoutes: BrokerRoutes = (app, ctx) => {
@@ -17,6 +20,8 @@ export const tunnelRoutes: BrokerRoutes = (app, ctx) => {
   // Before the HTTP server stops waiting for its connections: end every session (FATAL to the
   // client, records closed), then drop what is left of the WebSockets.
   app.addHook('preClose', async () => {
+    // A store that still refuses session events gets a few seconds, not a hung shutdown.
+    events.stopRetrying(SHUTDOWN_EVENTS_GRACE_MS);
     await live.close();
     await events.flush();
     for (const stream of streams) stream.destroy();

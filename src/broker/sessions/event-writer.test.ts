@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../store/store.js';
@@ -43,5 +44,74 @@ describe('SessionEventWriter', () => {
     writer.push(row('se_b', 1));
     await writer.flush();
     expect(await store.readSessionEvents('se_b')).toHaveLength(1);
+  });
+
+  /** A logger whose lines the test reads, and the SQLite file behind a fresh store. */
+  async function flakyStoreSetup() {
+    dir = mkdtempSync(join(tmpdir(), 'gatectl-events-'));
+    const file = join(dir, 'b.db');
+    store = await openStore(`sqlite://${file}`);
+    const lines: Array<{ msg: string; events?: number; refusals?: number }> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    // The store really refuses: its table is renamed away by another connection, then back.
+    const admin = new Database(file);
+    const refuse = (on: boolean) =>
+      admin.exec(
+        on
+          ? 'alter table session_event_chunks rename to chunks_away'
+          : 'alter table chunks_away rename to session_event_chunks',
+      );
+    return { log, lines, refuse, close: () => admin.close() };
+  }
+
+  it('writes a batch the store refused once the store accepts it again, in order and once', async () => {
+    const { log, lines, refuse, close } = await flakyStoreSetup();
+    try {
+      const writer = new SessionEventWriter(store!, log, { flushIntervalMs: 10, maxBatch: 100, retryMs: 20 });
+      refuse(true);
+      for (let i = 1; i <= 150; i++) writer.push(row('se_a', i));
+      await new Promise((r) => setTimeout(r, 300));
+      const refused = lines.filter((l) => l.msg.startsWith('could not record session events'));
+      expect(refused.length).toBeGreaterThanOrEqual(2);
+      expect(refused[0]).toMatchObject({ level: 50, events: 100, refusals: 1 });
+      for (let i = 151; i <= 160; i++) writer.push(row('se_a', i));
+      refuse(false);
+      await writer.flush();
+      const seqs = async () => (await store!.readSessionEvents('se_a')).map((r) => r.seq);
+      expect(await seqs()).toEqual(Array.from({ length: 160 }, (_, i) => i + 1));
+      expect(lines.some((l) => l.msg === 'session events recorded after retrying')).toBe(true);
+      // Refused again once the writer's thread is running, then accepted.
+      refuse(true);
+      for (let i = 161; i <= 170; i++) writer.push(row('se_a', i));
+      await new Promise((r) => setTimeout(r, 100));
+      refuse(false);
+      await writer.flush();
+      expect(await seqs()).toEqual(Array.from({ length: 170 }, (_, i) => i + 1));
+    } finally {
+      close();
+    }
+  });
+
+  it('gives up on a store that keeps refusing once told to stop, and says how many were lost', async () => {
+    const { log, lines, refuse, close } = await flakyStoreSetup();
+    try {
+      const writer = new SessionEventWriter(store!, log, { flushIntervalMs: 10, retryMs: 20 });
+      refuse(true);
+      for (let i = 1; i <= 7; i++) writer.push(row('se_b', i));
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      writer.stopRetrying(200);
+      await writer.flush();
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(lines.at(-1)).toMatchObject({
+        level: 50,
+        events: 7,
+        msg: 'session events lost: the store refused them until shutdown',
+      });
+      refuse(false);
+      expect(await store!.readSessionEvents('se_b')).toEqual([]);
+    } finally {
+      close();
+    }
   });
 });

@@ -10,26 +10,43 @@ export interface SessionEventWriterOptions {
   flushIntervalMs?: number;
   /** A batch this large is written at once. */
   maxBatch?: number;
+  /** Wait before writing a refused batch again; it doubles with each refusal, up to retryMaxMs. */
+  retryMs?: number;
+  retryMaxMs?: number;
 }
 
 /**
  * Collects statement events of every session and writes them in batches, so the relay
  * never waits for the store: `push` is synchronous and cheap, writes happen on a timer.
+ *
+ * A batch the store refuses (a locked file, a database restarting) is written again, with a
+ * growing wait, until it is stored: the later batches queue behind it, so events still reach
+ * the store in order, and a batch that had in fact been committed is not stored twice (chunk
+ * inserts ignore a chunk already there). Only `stopRetrying` (the broker shutting down) gives
+ * up on a store that never comes back, and says how many events were lost.
  */
 export class SessionEventWriter {
   readonly #store: Store;
   readonly #log: Logger;
   readonly #interval: number;
   readonly #maxBatch: number;
+  readonly #retryMs: number;
+  readonly #retryMaxMs: number;
   #pending: SessionEventRow[] = [];
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
+  /** When set, a refused batch is retried until this time (ms since epoch) and then dropped. */
+  #giveUpAt = Number.POSITIVE_INFINITY;
+  /** Ends the wait before the next retry early (set while waiting). */
+  #wake: (() => void) | null = null;
 
   constructor(store: Store, log: Logger, options: SessionEventWriterOptions = {}) {
     this.#store = store;
     this.#log = log;
     this.#interval = options.flushIntervalMs ?? 200;
     this.#maxBatch = options.maxBatch ?? 400;
+    this.#retryMs = options.retryMs ?? 250;
+    this.#retryMaxMs = options.retryMaxMs ?? 10_000;
   }
 
   push(row: SessionEventRow): void {
@@ -38,7 +55,7 @@ export class SessionEventWriter {
     else this.#timer ??= setTimeout(() => void this.flush(), this.#interval).unref();
   }
 
-  /** Writes everything queued so far; resolves when it is in the store. */
+  /** Writes everything queued so far; resolves when it is in the store (or given up on). */
   flush(): Promise<void> {
     if (this.#timer) {
       clearTimeout(this.#timer);
@@ -51,13 +68,46 @@ export class SessionEventWriter {
     return this.#writing;
   }
 
+  /** From now on, a batch the store keeps refusing is dropped after `graceMs` (at shutdown). */
+  stopRetrying(graceMs: number): void {
+    this.#giveUpAt = Math.min(this.#giveUpAt, Date.now() + graceMs);
+    this.#wake?.();
+  }
+
   async #write(batch: SessionEventRow[]): Promise<void> {
-    try {
-      for (let i = 0; i < batch.length; i += this.#maxBatch) {
-        await this.#store.appendSessionEvents(batch.slice(i, i + this.#maxBatch));
+    let written = 0;
+    for (let refusals = 0; written < batch.length; ) {
+      try {
+        await this.#store.appendSessionEvents(batch.slice(written, written + this.#maxBatch));
+        written += this.#maxBatch;
+        if (refusals > 0)
+          this.#log.info({ events: batch.length, refusals }, 'session events recorded after retrying');
+        refusals = 0;
+      } catch (err) {
+        refusals++;
+        const remaining = batch.length - written;
+        const wait = Math.min(this.#retryMs * 2 ** (refusals - 1), this.#retryMaxMs);
+        if (Date.now() + wait > this.#giveUpAt) {
+          this.#log.error(
+            { err, events: remaining },
+            'session events lost: the store refused them until shutdown',
+          );
+          return;
+        }
+        // The first refusal is an error worth a page; the retries that follow are noted.
+        this.#log[refusals === 1 ? 'error' : 'warn'](
+          { err, events: remaining, refusals, retry_in_ms: wait },
+          'could not record session events; writing them again',
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = null;
       }
-    } catch (err) {
-      this.#log.error({ err, events: batch.length }, 'could not record session events');
     }
   }
 }
