@@ -114,4 +114,31 @@ describe('SessionEventWriter', () => {
       close();
     }
   });
+
+  it('holds at most maxHeld events while the store refuses them, and counts what it dropped', async () => {
+    const { log, lines, refuse, close } = await flakyStoreSetup();
+    try {
+      const writer = new SessionEventWriter(store!, log, { flushIntervalMs: 10, retryMs: 20, maxHeld: 20 });
+      refuse(true);
+      for (let i = 1; i <= 30; i++) writer.push(row('se_c', i));
+      await new Promise((r) => setTimeout(r, 60));
+      expect(lines.filter((l) => l.msg.startsWith('session events dropped'))).toHaveLength(1);
+      refuse(false);
+      await writer.flush();
+      expect((await store!.readSessionEvents('se_c')).map((r) => r.seq)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+      expect(lines.at(-1)).toMatchObject({
+        level: 50,
+        events: 10,
+        msg: 'session events were dropped while the store refused them',
+      });
+      // Accepted again: new events are held and stored.
+      writer.push(row('se_c', 31));
+      await writer.flush();
+      expect(await store!.readSessionEvents('se_c')).toHaveLength(21);
+    } finally {
+      close();
+    }
+  });
 });

@@ -13,6 +13,8 @@ export interface SessionEventWriterOptions {
   /** Wait before writing a refused batch again; it doubles with each refusal, up to retryMaxMs. */
   retryMs?: number;
   retryMaxMs?: number;
+  /** Events held in memory (queued or refused) above which new ones are dropped, and counted. */
+  maxHeld?: number;
 }
 
 /**
@@ -23,7 +25,9 @@ export interface SessionEventWriterOptions {
  * growing wait, until it is stored: the later batches queue behind it, so events still reach
  * the store in order, and a batch that had in fact been committed is not stored twice (chunk
  * inserts ignore a chunk already there). Only `stopRetrying` (the broker shutting down) gives
- * up on a store that never comes back, and says how many events were lost.
+ * up on a store that never comes back, and says how many events were lost. Memory stays
+ * bounded through a long outage: above `maxHeld` events held, new ones are dropped and the
+ * count is logged when it starts and once the store accepts events again.
  */
 export class SessionEventWriter {
   readonly #store: Store;
@@ -32,6 +36,10 @@ export class SessionEventWriter {
   readonly #maxBatch: number;
   readonly #retryMs: number;
   readonly #retryMaxMs: number;
+  readonly #maxHeld: number;
+  /** Events pushed and not yet stored or given up on. */
+  #held = 0;
+  #dropped = 0;
   #pending: SessionEventRow[] = [];
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
@@ -47,9 +55,19 @@ export class SessionEventWriter {
     this.#maxBatch = options.maxBatch ?? 400;
     this.#retryMs = options.retryMs ?? 250;
     this.#retryMaxMs = options.retryMaxMs ?? 10_000;
+    this.#maxHeld = options.maxHeld ?? 200_000;
   }
 
   push(row: SessionEventRow): void {
+    if (this.#held >= this.#maxHeld) {
+      if (this.#dropped++ === 0)
+        this.#log.error(
+          { held: this.#held },
+          'session events dropped: the store has refused them for so long that memory is full',
+        );
+      return;
+    }
+    this.#held++;
     this.#pending.push(row);
     if (this.#pending.length >= this.#maxBatch) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.#interval).unref();
@@ -75,6 +93,14 @@ export class SessionEventWriter {
   }
 
   async #write(batch: SessionEventRow[]): Promise<void> {
+    try {
+      await this.#writeAll(batch);
+    } finally {
+      this.#held -= batch.length;
+    }
+  }
+
+  async #writeAll(batch: SessionEventRow[]): Promise<void> {
     let written = 0;
     for (let refusals = 0; written < batch.length; ) {
       try {
@@ -83,6 +109,13 @@ export class SessionEventWriter {
         if (refusals > 0)
           this.#log.info({ events: batch.length, refusals }, 'session events recorded after retrying');
         refusals = 0;
+        if (this.#dropped > 0) {
+          this.#log.error(
+            { events: this.#dropped },
+            'session events were dropped while the store refused them',
+          );
+          this.#dropped = 0;
+        }
       } catch (err) {
         refusals++;
         const remaining = batch.length - written;
