@@ -119,14 +119,15 @@ export class SessionEventWriter {
       } catch (err) {
         refusals++;
         const remaining = batch.length - written;
-        const wait = Math.min(this.#retryMs * 2 ** (refusals - 1), this.#retryMaxMs);
-        if (Date.now() + wait > this.#giveUpAt) {
+        const now = Date.now();
+        if (now >= this.#giveUpAt) {
           this.#log.error(
             { err, events: remaining },
             'session events lost: the store refused them until shutdown',
           );
           return;
         }
+        const wait = Math.min(this.#retryMs * 2 ** (refusals - 1), this.#retryMaxMs, this.#giveUpAt - now);
         // The first refusal is an error worth a page; the retries that follow are noted.
         this.#log[refusals === 1 ? 'error' : 'warn'](
           { err, events: remaining, refusals, retry_in_ms: wait },
