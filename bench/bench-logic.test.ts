@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { renderAbSummary, signTestPValue, summarizeAb } from './ab-stats.js';
 import { benchPans, luhnComplete, luhnValid, maskedInOutput } from './copy.js';
 import { combineRounds, parsePgbench } from './pgbench.js';
 import { evaluate, median, renderReport } from './report.js';
@@ -185,5 +186,36 @@ describe('combineRounds', () => {
     expect(c.transactions).toBe(4000);
     expect(c.failed).toBe(1);
     expect(c.roundsTps).toEqual([100, 300]);
+  });
+});
+
+describe('A/B summary', () => {
+  it('computes the two-sided sign test exactly', () => {
+    // 10 of 10 one way: 2 × 0.5^10.
+    expect(signTestPValue(10, 0)).toBeCloseTo(2 / 1024, 12);
+    expect(signTestPValue(0, 10)).toBeCloseTo(2 / 1024, 12);
+    // 8 of 10: 2 × (1 + 10 + 45) / 1024.
+    expect(signTestPValue(8, 2)).toBeCloseTo(112 / 1024, 12);
+    // An even split, or nothing to compare, is no evidence at all.
+    expect(signTestPValue(5, 5)).toBe(1);
+    expect(signTestPValue(0, 0)).toBe(1);
+  });
+
+  it('summarises per-round ratios, leaving equal rounds out of the sign test', () => {
+    const s = summarizeAb([1.1, 1.2, 1.05, 1, 1.08, 1.12, 1.09, 1.03, 1.07, 1.11]);
+    expect(s).toMatchObject({ rounds: 10, faster: 9, slower: 0 });
+    expect(s.median).toBeCloseTo(1.085, 12);
+    expect(s.mean).toBeCloseTo(1.085, 12);
+    expect(s.pValue).toBeCloseTo(2 / 512, 12);
+    expect(renderAbSummary(s)).toContain('the candidate is faster');
+  });
+
+  it('does not call a mixed run a difference', () => {
+    const s = summarizeAb([1.3, 0.9, 1.05, 0.97, 1.02, 0.95]);
+    expect(s).toMatchObject({ faster: 3, slower: 3, pValue: 1 });
+    expect(renderAbSummary(s)).toContain('no difference this run can tell from noise');
+    expect(renderAbSummary(summarizeAb([0.9, 0.92, 0.88, 0.91, 0.93, 0.9]))).toContain(
+      'the candidate is slower',
+    );
   });
 });

@@ -1,0 +1,164 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderAbSummary, summarizeAb } from './ab-stats.js';
+import type { BenchBroker } from './broker.js';
+import { startBenchBroker } from './broker.js';
+import { gatectlExec } from './gatectl.js';
+import { initPgbench, pgbenchOutcome } from './pgbench.js';
+import { startBenchPostgres } from './postgres.js';
+import { onTeardown, type RunResult, removeDirOnTeardown, run, runChecked, teardownAll } from './proc.js';
+
+/**
+ * `npm run bench:ab -- <git ref>`: is the working tree faster than <ref>? Builds <ref> in a
+ * temporary worktree, starts one PostgreSQL and a broker from each tree, and runs
+ * `gatectl exec -- pgbench -S` through each in turn, alternating which goes first, for a number
+ * of rounds. Each round gives one ratio (working tree tps / <ref> tps); the summary is their
+ * median and a sign test. On a shared 2-core machine the throughput of one path drifts by ±15 %
+ * within minutes, so two trees measured back to back in short interleaved rounds are compared,
+ * not two `npm run bench` runs.
+ *
+ * Options: --rounds (10), --seconds per run (5), --mode simple|extended|prepared (simple),
+ * --clients (8; threads are 2 above one client).
+ */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+interface Tree {
+  startBenchBroker: typeof startBenchBroker;
+  gatectlExec: typeof gatectlExec;
+}
+
+function progress(message: string): void {
+  process.stderr.write(`bench:ab: ${message}\n`);
+}
+
+function positive(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+/** Checks out and compiles `ref` beside this tree; removed again at teardown. */
+async function buildBaseline(ref: string): Promise<Tree> {
+  const commit = await run('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT });
+  if (commit.code !== 0) throw new Error(`"${ref}" is not a commit of this repository`);
+  const parent = mkdtempSync(join(tmpdir(), 'gatectl-ab-'));
+  removeDirOnTeardown(parent);
+  const dir = join(parent, 'tree');
+  await runChecked('git', ['worktree', 'add', '--detach', dir, commit.stdout.trim()], { cwd: ROOT });
+  // Synchronous: teardown runs when the harness no longer starts children of its own.
+  onTeardown(`worktree ${dir}`, () => {
+    execFileSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT, stdio: 'ignore' });
+  });
+  // The dependencies are this tree's: a change of dependencies is not what this compares.
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  progress(`building ${ref} (${commit.stdout.trim().slice(0, 12)}) in ${dir}`);
+  await runChecked(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+    cwd: dir,
+    timeoutMs: 300_000,
+  });
+  const brokerModule = join(dir, 'dist/bench/broker.js');
+  const gatectlModule = join(dir, 'dist/bench/gatectl.js');
+  if (!existsSync(brokerModule) || !existsSync(gatectlModule))
+    throw new Error(
+      `${ref} has no benchmark harness to start its broker with (bench/broker.ts, bench/gatectl.ts)`,
+    );
+  const tree = { ...(await import(brokerModule)), ...(await import(gatectlModule)) } as Partial<Tree>;
+  if (typeof tree.startBenchBroker !== 'function' || typeof tree.gatectlExec !== 'function')
+    throw new Error(`${ref}'s harness does not export startBenchBroker and gatectlExec`);
+  return tree as Tree;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      rounds: { type: 'string', default: '10' },
+      seconds: { type: 'string', default: '5' },
+      mode: { type: 'string', default: 'simple' },
+      clients: { type: 'string', default: '8' },
+    },
+  });
+  const [ref, ...extra] = positionals;
+  if (!ref || extra.length > 0)
+    throw new Error(
+      'usage: npm run bench:ab -- <git ref> [--rounds N] [--seconds S] [--mode simple|extended|prepared] [--clients N]',
+    );
+  if (!['simple', 'extended', 'prepared'].includes(values.mode))
+    throw new Error(`--mode must be simple, extended or prepared, got "${values.mode}"`);
+  const rounds = positive('rounds', values.rounds);
+  const seconds = positive('seconds', values.seconds);
+  const clients = positive('clients', values.clients);
+
+  const baseline = await buildBaseline(ref);
+  progress('starting PostgreSQL and a broker from each tree');
+  const db = await startBenchPostgres();
+  await initPgbench(10, db.libpqEnv());
+  const brokers: Record<'baseline' | 'candidate', [Tree, BenchBroker]> = {
+    baseline: [baseline, await baseline.startBenchBroker(db)],
+    candidate: [{ startBenchBroker, gatectlExec }, await startBenchBroker(db)],
+  };
+  const pgbench = (s: number) => [
+    'pgbench',
+    '-n',
+    '-S',
+    '-M',
+    values.mode,
+    '-c',
+    String(clients),
+    '-j',
+    String(clients > 1 ? 2 : 1),
+    '-T',
+    String(s),
+  ];
+  const tps = async (which: keyof typeof brokers, s: number): Promise<number> => {
+    const [tree, broker] = brokers[which];
+    const result: RunResult = await tree.gatectlExec(broker, pgbench(s), { timeoutMs: s * 1000 + 60_000 });
+    return pgbenchOutcome(result).tps;
+  };
+
+  // The first runs compile the hot paths of each broker and CLI; they are not counted.
+  await tps('baseline', 2);
+  await tps('candidate', 2);
+  const ratios: number[] = [];
+  process.stdout.write(
+    `pgbench -S -M ${values.mode} -c ${clients}, ${seconds} s per run: ${ref} (baseline) vs working tree (candidate)\n`,
+  );
+  for (let i = 0; i < rounds; i++) {
+    // Which tree runs first alternates, so a drift of the machine within a round favours neither.
+    const order: Array<keyof typeof brokers> =
+      i % 2 === 0 ? ['baseline', 'candidate'] : ['candidate', 'baseline'];
+    const measured: Partial<Record<keyof typeof brokers, number>> = {};
+    for (const which of order) measured[which] = await tps(which, seconds);
+    const ratio = measured.candidate! / measured.baseline!;
+    ratios.push(ratio);
+    process.stdout.write(
+      `round ${i + 1}: baseline ${measured.baseline!.toFixed(0)} tps, candidate ${measured.candidate!.toFixed(0)} tps, ${ratio.toFixed(3)} ×\n`,
+    );
+  }
+  process.stdout.write(`${renderAbSummary(summarizeAb(ratios))}\n`);
+  return 0;
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`${signal}: stopping everything`);
+    void teardownAll().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((err) => {
+    progress(`failed: ${(err as Error)?.message ?? String(err)}`);
+    return 1;
+  })
+  .then(async (code) => {
+    await teardownAll();
+    process.exit(code);
+  });
