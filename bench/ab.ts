@@ -9,12 +9,13 @@ import { startBenchBroker } from './broker.js';
 import { gatectlExec } from './gatectl.js';
 import { initPgbench, pgbenchOutcome } from './pgbench.js';
 import { startBenchPostgres } from './postgres.js';
-import { onTeardown, type RunResult, removeDirOnTeardown, run, runChecked, teardownAll } from './proc.js';
+import { onTeardownSync, removeDirOnTeardown, run, runChecked, runHarness } from './proc.js';
 
 /**
  * `npm run bench:ab -- <git ref>`: is the working tree faster than <ref>? Builds <ref> in a
- * temporary worktree, starts one PostgreSQL and a broker from each tree, and runs
- * `gatectl exec -- pgbench -S` through each in turn, alternating which goes first, for a number
+ * temporary worktree, starts one PostgreSQL and a broker from each tree (this harness runs
+ * both; <ref> only provides its `gatectl`, whose config and store must be this tree's), and runs
+ * `gatectl exec -- pgbench -S` through each, the CLI of the same tree as the broker, in turn, alternating which goes first, for a number
  * of rounds. Each round gives one ratio (working tree tps / <ref> tps); the summary is their
  * median and a sign test. On a shared 2-core machine the throughput of one path drifts by ±15 %
  * within minutes, so two trees measured back to back in short interleaved rounds are compared,
@@ -25,11 +26,6 @@ import { onTeardown, type RunResult, removeDirOnTeardown, run, runChecked, teard
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
-
-interface Tree {
-  startBenchBroker: typeof startBenchBroker;
-  gatectlExec: typeof gatectlExec;
-}
 
 function progress(message: string): void {
   process.stderr.write(`bench:ab: ${message}\n`);
@@ -42,7 +38,7 @@ function positive(name: string, raw: string): number {
 }
 
 /** Checks out and compiles `ref` beside this tree; removed again at teardown. */
-async function buildBaseline(ref: string): Promise<Tree> {
+async function buildBaseline(ref: string): Promise<string> {
   const commit = await run('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT });
   if (commit.code !== 0) throw new Error(`"${ref}" is not a commit of this repository`);
   const parent = mkdtempSync(join(tmpdir(), 'gatectl-ab-'));
@@ -50,7 +46,7 @@ async function buildBaseline(ref: string): Promise<Tree> {
   const dir = join(parent, 'tree');
   await runChecked('git', ['worktree', 'add', '--detach', dir, commit.stdout.trim()], { cwd: ROOT });
   // Synchronous: teardown runs when the harness no longer starts children of its own.
-  onTeardown(`worktree ${dir}`, () => {
+  onTeardownSync(`worktree ${dir}`, () => {
     execFileSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT, stdio: 'ignore' });
   });
   // The dependencies are this tree's: a change of dependencies is not what this compares.
@@ -60,16 +56,9 @@ async function buildBaseline(ref: string): Promise<Tree> {
     cwd: dir,
     timeoutMs: 300_000,
   });
-  const brokerModule = join(dir, 'dist/bench/broker.js');
-  const gatectlModule = join(dir, 'dist/bench/gatectl.js');
-  if (!existsSync(brokerModule) || !existsSync(gatectlModule))
-    throw new Error(
-      `${ref} has no benchmark harness to start its broker with (bench/broker.ts, bench/gatectl.ts)`,
-    );
-  const tree = { ...(await import(brokerModule)), ...(await import(gatectlModule)) } as Partial<Tree>;
-  if (typeof tree.startBenchBroker !== 'function' || typeof tree.gatectlExec !== 'function')
-    throw new Error(`${ref}'s harness does not export startBenchBroker and gatectlExec`);
-  return tree as Tree;
+  const bin = join(dir, 'bin/gatectl');
+  if (!existsSync(join(dir, 'dist/src/cli/main.js'))) throw new Error(`${ref} did not build a gatectl CLI`);
+  return bin;
 }
 
 async function main(): Promise<number> {
@@ -97,9 +86,9 @@ async function main(): Promise<number> {
   progress('starting PostgreSQL and a broker from each tree');
   const db = await startBenchPostgres();
   await initPgbench(10, db.libpqEnv());
-  const brokers: Record<'baseline' | 'candidate', [Tree, BenchBroker]> = {
-    baseline: [baseline, await baseline.startBenchBroker(db)],
-    candidate: [{ startBenchBroker, gatectlExec }, await startBenchBroker(db)],
+  const brokers: Record<'baseline' | 'candidate', BenchBroker> = {
+    baseline: await startBenchBroker(db, baseline),
+    candidate: await startBenchBroker(db),
   };
   const pgbench = (s: number) => [
     'pgbench',
@@ -115,8 +104,7 @@ async function main(): Promise<number> {
     String(s),
   ];
   const tps = async (which: keyof typeof brokers, s: number): Promise<number> => {
-    const [tree, broker] = brokers[which];
-    const result: RunResult = await tree.gatectlExec(broker, pgbench(s), { timeoutMs: s * 1000 + 60_000 });
+    const result = await gatectlExec(brokers[which], pgbench(s), { timeoutMs: s * 1000 + 60_000 });
     return pgbenchOutcome(result).tps;
   };
 
@@ -143,22 +131,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: stopping everything`);
-    void teardownAll().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .catch((err) => {
-    progress(`failed: ${(err as Error)?.message ?? String(err)}`);
-    return 1;
-  })
-  .then(async (code) => {
-    await teardownAll();
-    process.exit(code);
-  });
+runHarness(main, progress);

