@@ -37,9 +37,14 @@ describe('SessionEventWriter', () => {
       maxBatch: 100,
     });
     for (let i = 1; i <= 250; i++) writer.push(row('se_a', i));
-    // Two full batches went out without waiting for the timer; the rest follows it.
-    await new Promise((r) => setTimeout(r, 100));
-    const rows = await store.readSessionEvents('se_a');
+    // Two full batches go out without waiting for the timer; the rest follows it. Nothing here
+    // calls flush: the rows must arrive on their own (the writer thread's first start can take
+    // a while on a busy machine, hence a deadline rather than a fixed wait).
+    let rows = await store.readSessionEvents('se_a');
+    for (const deadline = Date.now() + 10_000; rows.length < 250 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      rows = await store.readSessionEvents('se_a');
+    }
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
     writer.push(row('se_b', 1));
     await writer.flush();
