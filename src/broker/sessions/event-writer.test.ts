@@ -75,8 +75,10 @@ describe('SessionEventWriter', () => {
       const writer = new SessionEventWriter(store!, log, { flushIntervalMs: 10, maxBatch: 100, retryMs: 20 });
       refuse(true);
       for (let i = 1; i <= 150; i++) writer.push(row('se_a', i));
-      await new Promise((r) => setTimeout(r, 300));
-      const refused = lines.filter((l) => l.msg.startsWith('could not record session events'));
+      const refusedLines = () => lines.filter((l) => l.msg.startsWith('could not record session events'));
+      for (const deadline = Date.now() + 10_000; refusedLines().length < 2 && Date.now() < deadline; )
+        await new Promise((r) => setTimeout(r, 20));
+      const refused = refusedLines();
       expect(refused.length).toBeGreaterThanOrEqual(2);
       expect(refused[0]).toMatchObject({ level: 50, events: 100, refusals: 1 });
       for (let i = 151; i <= 160; i++) writer.push(row('se_a', i));
