@@ -70,7 +70,15 @@ describe('report', () => {
     version: 1,
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:05:00.000Z',
-    machine: { cpus: 2, loadAverage: [0, 0, 0], node: 'v20', pgbench: null, postgres: null, pgbouncer: null },
+    machine: {
+      cpus: 2,
+      loadAverage: [0, 0, 0],
+      autogroup: true,
+      node: 'v20',
+      pgbench: null,
+      postgres: null,
+      pgbouncer: null,
+    },
     git: null,
     brokerTarget: null,
     settings: {
@@ -168,6 +176,7 @@ describe('report', () => {
   it('prints failures as failures, never as numbers', () => {
     const results: BenchResults = { ...raw, ...evaluate(raw) };
     const text = renderReport(results);
+    expect(text.split('\n')[0]).toContain('2 CPUs, load 0.00 0.00 0.00, autogroup on,');
     expect(text).toMatch(/tps-vs-relay-c8-extended\s+—\s+>= 0.90\s+n\/a/);
     expect(text).toContain('pgbench c8-extended gatectl: failed: exit 1: tunnel closed');
     expect(text).toMatch(/copy-vs-direct\s+1\.200 ×\s+<= 1\.10\s+FAIL/);

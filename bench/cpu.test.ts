@@ -69,6 +69,7 @@ describe('CPU per transaction', () => {
       machine: {
         cpus: 2,
         loadAverage: [0, 0, 0],
+        autogroup: null,
         node: 'v20',
         pgbench: null,
         postgres: null,

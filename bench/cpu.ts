@@ -55,12 +55,38 @@ export function processCpuUs(pid: number): number | null {
 
 /** The processes whose parent is `pid`. */
 export function childPids(pid: number): number[] {
+  return parentsByPid().get(pid) ?? [];
+}
+
+/** Every process below `pid` (children, their children, …), from one reading of /proc. */
+export function descendantPids(pid: number): number[] {
+  const children = parentsByPid();
   const out: number[] = [];
+  for (let i = -1; i < out.length; i++) out.push(...(children.get(i < 0 ? pid : out[i]!) ?? []));
+  return out;
+}
+
+/** Running processes grouped by parent: ppid → pids. */
+function parentsByPid(): Map<number, number[]> {
+  const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    if (readStat(Number(entry))?.ppid === pid) out.push(Number(entry));
+    const ppid = readStat(Number(entry))?.ppid;
+    if (ppid === undefined) continue;
+    const list = children.get(ppid);
+    if (list) list.push(Number(entry));
+    else children.set(ppid, [Number(entry)]);
   }
-  return out;
+  return children;
+}
+
+/** Whether Linux groups CPU shares by session (autogroup); null where the kernel does not say. */
+export function autogroupEnabled(): boolean | null {
+  try {
+    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
+  } catch {
+    return null;
+  }
 }
 
 /** The postmaster's pid, from the first line of `postmaster.pid` in the data directory. */

@@ -1,5 +1,6 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { descendantPids } from './cpu.js';
 
 /**
  * Everything the harness starts or creates is registered here and torn down in reverse order at
@@ -91,25 +92,28 @@ process.on('exit', () => {
 });
 
 /**
- * Spawns a child in its own process group (detached), so that a terminal's Ctrl-C reaches only the
- * harness, which then stops every child and its descendants (e.g. what `gatectl exec` started).
+ * Spawns a child in the harness's own session, not a session of its own. On Linux with autogroup
+ * (`/proc/sys/kernel/sched_autogroup_enabled`) every session is one CPU share: a detached relay hop
+ * or pgbouncer would get a whole share to itself, while `gatectl exec` and the pgbench it starts
+ * share one, which skews the paths' throughput by the shape of their processes rather than by
+ * the work they do. In one session every process is scheduled alike. A terminal's Ctrl-C thus
+ * reaches the children too; they stop on it, and the harness's teardown stops what is left.
  */
 export function spawnTracked(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
   if (tearingDown) throw new CommandError('stopping', 'the benchmark is stopping');
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: true });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: false });
   children.add(child);
   child.on('exit', () => children.delete(child));
   child.on('error', () => children.delete(child));
   return child;
 }
 
+/** Signals a child and every process below it (e.g. what `gatectl exec` started), found in /proc first. */
 export function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
+  for (const pid of [child.pid, ...descendantPids(child.pid)]) {
     try {
-      child.kill(signal);
+      process.kill(pid, signal);
     } catch {
       // already gone
     }
@@ -143,7 +147,7 @@ export class CommandError extends Error {
   }
 }
 
-/** Runs a command to completion, collecting its output; kills its process group after `timeoutMs`. */
+/** Runs a command to completion, collecting its output; kills it and its descendants after `timeoutMs`. */
 export async function run(
   command: string,
   args: string[],

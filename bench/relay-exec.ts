@@ -5,9 +5,8 @@ import { relayServer } from './relay-pipe.js';
  * The bare relay's first hop in the shape of `gatectl exec`: it listens on 127.0.0.1, runs the
  * command as its child with PGHOST/PGPORT pointing at itself, pipes every connection to
  * `host:port` (hop B) and exits with the child's code. Like the CLI under `gatectl exec`, it is
- * a fresh process per run and shares its session with the client, so on a kernel that groups
- * CPU shares by session (autogroup) the client and this hop share one; with the standalone
- * hops every process has its own.
+ * a fresh process per run with the client as its child, so the row shows what that shape costs
+ * apart from gatectl's own work.
  *
  * Usage: node relay-exec.js <host> <port> <command> [args…]
  */

@@ -199,6 +199,7 @@ export function renderReport(results: BenchResults): string {
   const s = results.settings;
   out.push(
     `gatectl bench — ${results.machine.cpus} CPUs, load ${results.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}, ` +
+      (results.machine.autogroup === null ? '' : `autogroup ${results.machine.autogroup ? 'on' : 'off'}, `) +
       `pgbench -S ${s.seconds}s per path in ${s.rounds} round${s.rounds === 1 ? '' : 's'}, scale ${s.scale}` +
       (results.git
         ? `, commit ${results.git.commit.slice(0, 12)}${results.git.dirty ? ' (modified)' : ''}`

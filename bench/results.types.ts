@@ -43,6 +43,8 @@ export interface BenchResults {
   machine: {
     cpus: number;
     loadAverage: number[];
+    /** Linux autogroup (one CPU share per session) on; null where the kernel does not say. */
+    autogroup: boolean | null;
     node: string;
     pgbench: string | null;
     postgres: string | null;

@@ -12,7 +12,7 @@ import {
   createCopyTable,
   maskedInOutput,
 } from './copy.js';
-import { CpuPerTransaction, childPids as childrenOf, postmasterPid } from './cpu.js';
+import { autogroupEnabled, CpuPerTransaction, childPids as childrenOf, postmasterPid } from './cpu.js';
 import { gatectlExec, parseTimed, timedCommand } from './gatectl.js';
 import {
   combineRounds,
@@ -387,6 +387,7 @@ async function main(): Promise<number> {
     machine: {
       cpus: cpus().length,
       loadAverage: loadavg(),
+      autogroup: autogroupEnabled(),
       node: process.version,
       pgbench: await versionOf('pgbench', ['--version']),
       postgres: (await db.server.query('select version()')).rows[0]?.version ?? null,
