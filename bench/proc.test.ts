@@ -38,4 +38,18 @@ describe('harness processes', () => {
     while (!gone(grandchild) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(gone(grandchild)).toBe(true);
   });
+
+  it('get each signal once, so a graceful shutdown is not cut short by a second SIGTERM', async () => {
+    // Like `gatectl`: the first SIGTERM starts a shutdown, a second one would end it at once.
+    const script =
+      "let n = 0; process.on('SIGTERM', () => { n++; if (n > 1) process.exit(9); setTimeout(() => process.exit(0), 300); });" +
+      "console.log('ready'); setInterval(() => {}, 1000);";
+    const child = spawnTracked(process.execPath, ['-e', script]);
+    await waitForLine(child, /^ready$/, 5000);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    killTree(child, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    killTree(child, 'SIGTERM');
+    expect(await exited).toBe(0);
+  });
 });

@@ -108,9 +108,20 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
   return child;
 }
 
-/** Signals a child and every process below it (e.g. what `gatectl exec` started), found in /proc first. */
+/** The signals each child has been sent: a second SIGTERM or SIGINT makes `gatectl` exit at once. */
+const signalled = new WeakMap<ChildProcess, Set<NodeJS.Signals>>();
+
+/**
+ * Signals a child and every process below it (e.g. what `gatectl exec` started), found in /proc
+ * first. Each signal is sent once per child, so the broker's graceful shutdown (which writes its
+ * last session events, and a `--cpu-prof` profile) is not cut short by teardown asking twice.
+ */
 export function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const sent = signalled.get(child) ?? new Set();
+  if (sent.has(signal)) return;
+  sent.add(signal);
+  signalled.set(child, sent);
   for (const pid of [child.pid, ...descendantPids(child.pid)]) {
     try {
       process.kill(pid, signal);
