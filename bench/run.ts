@@ -238,7 +238,8 @@ async function main(): Promise<number> {
 
   // Each path's BENCH_SECONDS are split into BENCH_ROUNDS rounds, and the paths take turns
   // round by round: on a shared machine whose speed drifts over minutes, every path then sees
-  // the same conditions, and the ratios do not depend on which path happened to run last.
+  // the same conditions, and the ratios do not depend on which path happened to run last. Every
+  // other round runs them in reverse order, so a drift within a round favours no path either.
   const pgbench: BenchResults['pgbench'] = {};
   const roundSeconds = Math.max(1, Math.round(settings.seconds / settings.rounds));
   for (const config of PGBENCH_CONFIGS) {
@@ -313,7 +314,7 @@ async function main(): Promise<number> {
       progress(
         `pgbench -S ${config.name}: round ${round} of ${settings.rounds} (${roundSeconds} s per path)`,
       );
-      for (const [path, fn, roles] of paths) {
+      for (const [path, fn, roles] of round % 2 === 1 ? paths : [...paths].reverse()) {
         if (errors[path]) continue;
         let spawned: number | undefined;
         const cpu = new CpuPerTransaction(() => ({
