@@ -45,15 +45,22 @@ export function summarizeAb(ratios: readonly number[]): AbSummary {
   };
 }
 
-export function renderAbSummary(s: AbSummary): string {
+/**
+ * `title` names the ratio; above 1 the candidate is `better` (faster, by default), below it
+ * `worse`.
+ */
+export function renderAbSummary(
+  s: AbSummary,
+  title = 'candidate / baseline',
+  better = 'faster',
+  worse = 'slower',
+): string {
   const verdict =
     s.pValue <= 0.05
-      ? s.faster > s.slower
-        ? 'the candidate is faster'
-        : 'the candidate is slower'
+      ? `the candidate is ${s.faster > s.slower ? better : worse}`
       : 'no difference this run can tell from noise';
   return [
-    `candidate / baseline: median ${s.median.toFixed(3)} ×, mean ${s.mean.toFixed(3)} ×`,
-    `candidate faster in ${s.faster} of ${s.rounds} rounds, slower in ${s.slower} (sign test p = ${s.pValue.toFixed(3)}): ${verdict}`,
+    `${title}: median ${s.median.toFixed(3)} ×, mean ${s.mean.toFixed(3)} ×`,
+    `candidate ${better} in ${s.faster} of ${s.rounds} rounds, ${worse} in ${s.slower} (sign test p = ${s.pValue.toFixed(3)}): ${verdict}`,
   ].join('\n');
 }

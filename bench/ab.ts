@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { renderAbSummary, summarizeAb } from './ab-stats.js';
 import type { BenchBroker } from './broker.js';
 import { startBenchBroker } from './broker.js';
+import { CpuPerTransaction } from './cpu.js';
 import { gatectlExec } from './gatectl.js';
 import { initPgbench, pgbenchOutcome } from './pgbench.js';
 import { startBenchPostgres } from './postgres.js';
@@ -102,16 +103,35 @@ async function main(): Promise<number> {
     String(clients > 1 ? 2 : 1),
     '-T',
     String(s),
+    '-P',
+    '1',
   ];
-  const tps = async (which: keyof typeof brokers, s: number): Promise<number> => {
-    const result = await gatectlExec(brokers[which], pgbench(s), { timeoutMs: s * 1000 + 60_000 });
-    return pgbenchOutcome(result).tps;
+  /** Throughput, and the CPU time the broker and the CLI spent per transaction (µs), of one run. */
+  const measure = async (
+    which: keyof typeof brokers,
+    s: number,
+  ): Promise<{ tps: number; cpuUs: number | null }> => {
+    let cli: number | undefined;
+    const cpu = new CpuPerTransaction(() => ({
+      gatectl: [brokers[which].pid, ...(cli === undefined ? [] : [cli])],
+    }));
+    const result = await gatectlExec(brokers[which], pgbench(s), {
+      timeoutMs: s * 1000 + 60_000,
+      onSpawn: (child) => {
+        cli = child.pid;
+      },
+      onStderrLine: (line) => cpu.line(line),
+    });
+    return { tps: pgbenchOutcome(result).tps, cpuUs: cpu.result()?.gatectl ?? null };
   };
 
   // The first runs compile the hot paths of each broker and CLI; they are not counted.
-  await tps('baseline', 2);
-  await tps('candidate', 2);
+  await measure('baseline', 2);
+  await measure('candidate', 2);
   const ratios: number[] = [];
+  // Broker and CLI CPU per transaction, baseline / candidate: above 1 the candidate is cheaper.
+  // It varies far less from run to run than throughput does, so it shows smaller changes.
+  const cpuRatios: number[] = [];
   process.stdout.write(
     `pgbench -S -M ${values.mode} -c ${clients}, ${seconds} s per run: ${ref} (baseline) vs working tree (candidate)\n`,
   );
@@ -119,15 +139,26 @@ async function main(): Promise<number> {
     // Which tree runs first alternates, so a drift of the machine within a round favours neither.
     const order: Array<keyof typeof brokers> =
       i % 2 === 0 ? ['baseline', 'candidate'] : ['candidate', 'baseline'];
-    const measured: Partial<Record<keyof typeof brokers, number>> = {};
-    for (const which of order) measured[which] = await tps(which, seconds);
-    const ratio = measured.candidate! / measured.baseline!;
+    const m: Partial<Record<keyof typeof brokers, { tps: number; cpuUs: number | null }>> = {};
+    for (const which of order) m[which] = await measure(which, seconds);
+    const base = m.baseline!;
+    const cand = m.candidate!;
+    const ratio = cand.tps / base.tps;
     ratios.push(ratio);
+    let cpuText = '';
+    if (base.cpuUs !== null && cand.cpuUs !== null) {
+      cpuRatios.push(base.cpuUs / cand.cpuUs);
+      cpuText = `; broker + CLI CPU ${base.cpuUs.toFixed(1)} / ${cand.cpuUs.toFixed(1)} µs per transaction`;
+    }
     process.stdout.write(
-      `round ${i + 1}: baseline ${measured.baseline!.toFixed(0)} tps, candidate ${measured.candidate!.toFixed(0)} tps, ${ratio.toFixed(3)} ×\n`,
+      `round ${i + 1}: baseline ${base.tps.toFixed(0)} tps, candidate ${cand.tps.toFixed(0)} tps, ${ratio.toFixed(3)} ×${cpuText}\n`,
     );
   }
   process.stdout.write(`${renderAbSummary(summarizeAb(ratios))}\n`);
+  if (cpuRatios.length > 0)
+    process.stdout.write(
+      `${renderAbSummary(summarizeAb(cpuRatios), 'CPU per transaction, baseline / candidate (above 1: the candidate is cheaper)', 'cheaper', 'dearer')}\n`,
+    );
   return 0;
 }
 

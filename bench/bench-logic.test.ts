@@ -227,4 +227,16 @@ describe('A/B summary', () => {
       'the candidate is slower',
     );
   });
+
+  it('words a ratio under its own title and verdicts', () => {
+    const text = renderAbSummary(
+      summarizeAb([1.04, 1.05, 1.03, 1.06, 1.02, 1.05, 1.04, 1.03]),
+      'CPU',
+      'cheaper',
+      'dearer',
+    );
+    expect(text).toMatch(/^CPU: median 1\.040 ×/);
+    expect(text).toContain('candidate cheaper in 8 of 8 rounds, dearer in 0');
+    expect(text).toContain('the candidate is cheaper');
+  });
 });
