@@ -22,8 +22,8 @@ const shared = Buffer.allocUnsafe(READ_SIZE);
  * (`onread`), shared by all of them, and emits each read as a `'data'` event itself.
  *
  * Listeners see the usual contract: every `'data'` chunk is theirs to keep (a copy of the
- * bytes read; a small one comes from Node's buffer pool), so they may queue it or write it
- * without copying. `pause()`/`resume()` stop and restart reading as usual; `'end'`, `'close'`
+ * bytes read, a small one from Node's buffer pool; or, for a bulk read, the buffer it was read
+ * into, never read into again), so they may queue it or write it without copying. `pause()`/`resume()` stop and restart reading as usual; `'end'`, `'close'`
  * and `'error'` are the socket's own. Not for a socket that TLS will wrap.
  * @see https://nodejs.org/api/net.html#socketconnectoptions-connectlistener (`onread`)
  */
