@@ -22,8 +22,8 @@ const shared = Buffer.allocUnsafe(READ_SIZE);
  * (`onread`), shared by all of them, and emits each read as a `'data'` event itself.
  *
  * Listeners see the usual contract: every `'data'` chunk is theirs to keep (a copy of the
- * bytes read, a small one from Node's buffer pool; or, for a bulk read, the buffer it was read
- * into, never read into again), so they may queue it or write it without copying. `pause()`/`resume()` stop and restart reading as usual; `'end'`, `'close'`
+ * bytes read; a small one comes from Node's buffer pool), so they may queue it or write it
+ * without copying. `pause()`/`resume()` stop and restart reading as usual; `'end'`, `'close'`
  * and `'error'` are the socket's own. Not for a socket that TLS will wrap.
  * @see https://nodejs.org/api/net.html#socketconnectoptions-connectlistener (`onread`)
  */
@@ -79,35 +79,13 @@ export function adoptReusingReadBuffer(socket: Socket): Socket {
   return adopted;
 }
 
-/**
- * A read at least this large is handed over without a copy: a socket streaming bulk data (a
- * COPY, a large result) reads into buffers of its own while it does, each given away whole to
- * the listener, so every byte is copied once fewer than through the shared buffer, and a read
- * costs one allocation, as Node's own reading does. At this size the chunk fills at least half
- * of the buffer it keeps alive.
- */
-export const BULK_READ = READ_SIZE / 2;
-
-/**
- * The `onread` option: reads into the shared buffer, emitting a copy of each read as `'data'` on
- * `socket()`; after a read of BULK_READ bytes or more the socket reads into a buffer of its own,
- * handed over whole after each read that large, until a smaller read sends it back to the
- * shared one (so an idle connection holds no read buffer).
- */
+/** The `onread` option that reads into the shared buffer and emits a copy as `'data'` on `socket()`. */
 function readIntoReusedBuffer(socket: () => Socket): NonNullable<NetConnectOpts['onread']> {
-  // Node asks for the next buffer after each read (and once before the first).
-  let next: Buffer = shared;
   return {
-    buffer: () => next,
-    callback: (bytes: number, buf: Uint8Array): boolean => {
-      let chunk: Buffer;
-      if (bytes >= BULK_READ && buf !== shared) {
-        chunk = Buffer.from(buf.buffer, buf.byteOffset, bytes);
-      } else {
-        chunk = Buffer.allocUnsafe(bytes);
-        (buf as Buffer).copy(chunk, 0, 0, bytes);
-      }
-      next = bytes >= BULK_READ ? Buffer.allocUnsafeSlow(READ_SIZE) : shared;
+    buffer: shared,
+    callback: (bytes: number): boolean => {
+      const chunk = Buffer.allocUnsafe(bytes);
+      shared.copy(chunk, 0, 0, bytes);
       socket().emit('data', chunk);
       // A listener that paused the socket has stopped reading already (net's pause).
       return true;
