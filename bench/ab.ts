@@ -6,11 +6,12 @@ import { parseArgs } from 'node:util';
 import { renderAbSummary, summarizeAb } from './ab-stats.js';
 import type { BenchBroker } from './broker.js';
 import { startBenchBroker } from './broker.js';
-import { CpuPerTransaction } from './cpu.js';
+import { COPY_ROWS, checkCopyOutput, copyPsqlArgs, createCopyTable } from './copy.js';
+import { CpuPerTransaction, processCpuUs } from './cpu.js';
 import { gatectlExec } from './gatectl.js';
 import { initPgbench, pgbenchOutcome } from './pgbench.js';
 import { startBenchPostgres } from './postgres.js';
-import { onTeardownSync, removeDirOnTeardown, run, runChecked, runHarness } from './proc.js';
+import { onTeardownSync, type RunResult, removeDirOnTeardown, run, runChecked, runHarness } from './proc.js';
 
 /**
  * `npm run bench:ab -- <git ref>`: is the working tree faster than <ref>? Builds <ref> in a
@@ -22,8 +23,9 @@ import { onTeardownSync, removeDirOnTeardown, run, runChecked, runHarness } from
  * within minutes, so two trees measured back to back in short interleaved rounds are compared,
  * not two `npm run bench` runs.
  *
- * Options: --rounds (10), --seconds per run (5), --mode simple|extended|prepared (simple),
- * --clients (8; threads are 2 above one client).
+ * Options: --workload pgbench|copy (pgbench; copy times the bench's COPY of two million rows
+ * instead), --rounds (10), --seconds per pgbench run (5), --mode simple|extended|prepared
+ * (simple), --clients (8; threads are 2 above one client).
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -70,13 +72,17 @@ async function main(): Promise<number> {
       seconds: { type: 'string', default: '5' },
       mode: { type: 'string', default: 'simple' },
       clients: { type: 'string', default: '8' },
+      workload: { type: 'string', default: 'pgbench' },
     },
   });
   const [ref, ...extra] = positionals;
   if (!ref || extra.length > 0)
     throw new Error(
-      'usage: npm run bench:ab -- <git ref> [--rounds N] [--seconds S] [--mode simple|extended|prepared] [--clients N]',
+      'usage: npm run bench:ab -- <git ref> [--workload pgbench|copy] [--rounds N] [--seconds S] [--mode simple|extended|prepared] [--clients N]',
     );
+  const workload = values.workload;
+  if (workload !== 'pgbench' && workload !== 'copy')
+    throw new Error(`--workload must be pgbench or copy, got "${workload}"`);
   if (!['simple', 'extended', 'prepared'].includes(values.mode))
     throw new Error(`--mode must be simple, extended or prepared, got "${values.mode}"`);
   const rounds = positive('rounds', values.rounds);
@@ -86,7 +92,8 @@ async function main(): Promise<number> {
   const baseline = await buildBaseline(ref);
   progress('starting PostgreSQL and a broker from each tree');
   const db = await startBenchPostgres();
-  await initPgbench(10, db.libpqEnv());
+  if (workload === 'copy') await createCopyTable(db.libpqEnv());
+  else await initPgbench(10, db.libpqEnv());
   const brokers: Record<'baseline' | 'candidate', BenchBroker> = {
     baseline: await startBenchBroker(db, baseline),
     candidate: await startBenchBroker(db),
@@ -106,11 +113,12 @@ async function main(): Promise<number> {
     '-P',
     '1',
   ];
-  /** Throughput, and the CPU time the broker and the CLI spent per transaction (µs), of one run. */
-  const measure = async (
-    which: keyof typeof brokers,
-    s: number,
-  ): Promise<{ tps: number; cpuUs: number | null }> => {
+  /**
+   * One run through a tree: `score` is higher when faster (tps; 1 / wall time for COPY), and
+   * `cpuUs` the CPU time the broker and the CLI spent on it (per transaction for pgbench).
+   */
+  type Run = { score: number; text: string; cpuUs: number | null };
+  const pgbenchRun = async (which: keyof typeof brokers, s: number): Promise<Run> => {
     let cli: number | undefined;
     const cpu = new CpuPerTransaction(() => ({
       gatectl: [brokers[which].pid, ...(cli === undefined ? [] : [cli])],
@@ -122,42 +130,75 @@ async function main(): Promise<number> {
       },
       onStderrLine: (line) => cpu.line(line),
     });
-    return { tps: pgbenchOutcome(result).tps, cpuUs: cpu.result()?.gatectl ?? null };
+    const tps = pgbenchOutcome(result).tps;
+    return { score: tps, text: `${tps.toFixed(0)} tps`, cpuUs: cpu.result()?.gatectl ?? null };
   };
+  const copyRun = async (which: keyof typeof brokers): Promise<Run> => {
+    const broker = brokers[which];
+    const brokerBefore = processCpuUs(broker.pid);
+    // The CLI's CPU time is read until it exits (every 20 ms), the broker's before and after.
+    let cli: number | undefined;
+    let cliUs = 0;
+    const poll = setInterval(() => {
+      const us = cli === undefined ? null : processCpuUs(cli);
+      if (us !== null) cliUs = us;
+    }, 20);
+    let result: RunResult;
+    try {
+      result = await gatectlExec(broker, ['psql', ...copyPsqlArgs()], {
+        timeoutMs: 600_000,
+        onSpawn: (child) => {
+          cli = child.pid;
+        },
+      });
+    } finally {
+      clearInterval(poll);
+    }
+    checkCopyOutput(result);
+    const brokerAfter = processCpuUs(broker.pid);
+    const cpuUs = brokerBefore === null || brokerAfter === null ? null : brokerAfter - brokerBefore + cliUs;
+    return { score: 1000 / result.wallMs, text: `${(result.wallMs / 1000).toFixed(2)} s`, cpuUs };
+  };
+  const measure = (which: keyof typeof brokers, s: number): Promise<Run> =>
+    workload === 'copy' ? copyRun(which) : pgbenchRun(which, s);
+  const cpuUnit = workload === 'copy' ? 'ms per COPY' : 'µs per transaction';
+  const cpuText = (us: number) => (workload === 'copy' ? (us / 1000).toFixed(0) : us.toFixed(1));
 
   // The first runs compile the hot paths of each broker and CLI; they are not counted.
   await measure('baseline', 2);
   await measure('candidate', 2);
+  // Each round's ratio is candidate / baseline speed: above 1 the candidate is faster.
   const ratios: number[] = [];
-  // Broker and CLI CPU per transaction, baseline / candidate: above 1 the candidate is cheaper.
-  // It varies far less from run to run than throughput does, so it shows smaller changes.
+  // Broker and CLI CPU, baseline / candidate: above 1 the candidate is cheaper.
   const cpuRatios: number[] = [];
   process.stdout.write(
-    `pgbench -S -M ${values.mode} -c ${clients}, ${seconds} s per run: ${ref} (baseline) vs working tree (candidate)\n`,
+    workload === 'copy'
+      ? `COPY of ${COPY_ROWS} rows through gatectl exec: ${ref} (baseline) vs working tree (candidate)\n`
+      : `pgbench -S -M ${values.mode} -c ${clients}, ${seconds} s per run: ${ref} (baseline) vs working tree (candidate)\n`,
   );
   for (let i = 0; i < rounds; i++) {
     // Which tree runs first alternates, so a drift of the machine within a round favours neither.
     const order: Array<keyof typeof brokers> =
       i % 2 === 0 ? ['baseline', 'candidate'] : ['candidate', 'baseline'];
-    const m: Partial<Record<keyof typeof brokers, { tps: number; cpuUs: number | null }>> = {};
+    const m: Partial<Record<keyof typeof brokers, Run>> = {};
     for (const which of order) m[which] = await measure(which, seconds);
     const base = m.baseline!;
     const cand = m.candidate!;
-    const ratio = cand.tps / base.tps;
+    const ratio = cand.score / base.score;
     ratios.push(ratio);
-    let cpuText = '';
+    let cpu = '';
     if (base.cpuUs !== null && cand.cpuUs !== null) {
       cpuRatios.push(base.cpuUs / cand.cpuUs);
-      cpuText = `; broker + CLI CPU ${base.cpuUs.toFixed(1)} / ${cand.cpuUs.toFixed(1)} µs per transaction`;
+      cpu = `; broker + CLI CPU ${cpuText(base.cpuUs)} / ${cpuText(cand.cpuUs)} ${cpuUnit}`;
     }
     process.stdout.write(
-      `round ${i + 1}: baseline ${base.tps.toFixed(0)} tps, candidate ${cand.tps.toFixed(0)} tps, ${ratio.toFixed(3)} ×${cpuText}\n`,
+      `round ${i + 1}: baseline ${base.text}, candidate ${cand.text}, ${ratio.toFixed(3)} ×${cpu}\n`,
     );
   }
   process.stdout.write(`${renderAbSummary(summarizeAb(ratios))}\n`);
   if (cpuRatios.length > 0)
     process.stdout.write(
-      `${renderAbSummary(summarizeAb(cpuRatios), 'CPU per transaction, baseline / candidate (above 1: the candidate is cheaper)', 'cheaper', 'dearer')}\n`,
+      `${renderAbSummary(summarizeAb(cpuRatios), `CPU ${workload === 'copy' ? 'per COPY' : 'per transaction'}, baseline / candidate (above 1: the candidate is cheaper)`, 'cheaper', 'dearer')}\n`,
     );
   return 0;
 }
