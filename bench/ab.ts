@@ -161,8 +161,11 @@ async function main(): Promise<number> {
   };
   const measure = (which: keyof typeof brokers, s: number): Promise<Run> =>
     workload === 'copy' ? copyRun(which) : pgbenchRun(which, s);
-  const cpuUnit = workload === 'copy' ? 'ms per COPY' : 'µs per transaction';
-  const cpuText = (us: number) => (workload === 'copy' ? (us / 1000).toFixed(0) : us.toFixed(1));
+  // How CPU is shown: per COPY in ms, per transaction in µs.
+  const cpuShown =
+    workload === 'copy'
+      ? { per: 'per COPY', unit: 'ms', text: (us: number) => (us / 1000).toFixed(0) }
+      : { per: 'per transaction', unit: 'µs', text: (us: number) => us.toFixed(1) };
 
   // The first runs compile the hot paths of each broker and CLI; they are not counted.
   await measure('baseline', 2);
@@ -189,7 +192,7 @@ async function main(): Promise<number> {
     let cpu = '';
     if (base.cpuUs !== null && cand.cpuUs !== null) {
       cpuRatios.push(base.cpuUs / cand.cpuUs);
-      cpu = `; broker + CLI CPU ${cpuText(base.cpuUs)} / ${cpuText(cand.cpuUs)} ${cpuUnit}`;
+      cpu = `; broker + CLI CPU ${cpuShown.text(base.cpuUs)} / ${cpuShown.text(cand.cpuUs)} ${cpuShown.unit} ${cpuShown.per}`;
     }
     process.stdout.write(
       `round ${i + 1}: baseline ${base.text}, candidate ${cand.text}, ${ratio.toFixed(3)} ×${cpu}\n`,
@@ -198,7 +201,7 @@ async function main(): Promise<number> {
   process.stdout.write(`${renderAbSummary(summarizeAb(ratios))}\n`);
   if (cpuRatios.length > 0)
     process.stdout.write(
-      `${renderAbSummary(summarizeAb(cpuRatios), `CPU ${workload === 'copy' ? 'per COPY' : 'per transaction'}, baseline / candidate (above 1: the candidate is cheaper)`, 'cheaper', 'dearer')}\n`,
+      `${renderAbSummary(summarizeAb(cpuRatios), `CPU ${cpuShown.per}, baseline / candidate (above 1: the candidate is cheaper)`, 'cheaper', 'dearer')}\n`,
     );
   return 0;
 }
