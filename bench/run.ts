@@ -255,17 +255,22 @@ async function main(): Promise<number> {
     // Each path runs pgbench with hooks that find its processes (the spawned child, and what
     // it started) and feed pgbench's progress lines to the CPU-per-transaction window.
     type PathRun = (hooks: RunHooks) => Promise<PgbenchResult>;
+    // The paths a target compares run back to back: the bare relay right before gatectl (and
+    // right after it in the reversed rounds), so both see the machine in the same state.
     const paths: Array<[BenchPath, PathRun, (spawned: number | undefined) => Record<string, number[]>]> = [
       [
         'direct',
         (hooks) => runPgbench(config, roundSeconds, direct, hooks),
         (pid) => ({ pgbench: pids(pid) }),
       ],
-      [
-        'relay',
-        (hooks) => runPgbench(config, roundSeconds, relayEnv, hooks),
-        (pid) => ({ 'hop A': [relay.pids.hopA], 'hop B': [relay.pids.hopB], pgbench: pids(pid) }),
-      ],
+    ];
+    if (bouncerEnv && bouncer && 'pid' in bouncer)
+      paths.push([
+        'pgbouncer',
+        (hooks) => runPgbench(config, roundSeconds, bouncerEnv, hooks),
+        (pid) => ({ pgbouncer: [bouncer.pid], pgbench: pids(pid) }),
+      ]);
+    paths.push(
       [
         'relayExec',
         async (hooks) =>
@@ -286,30 +291,29 @@ async function main(): Promise<number> {
           pgbench: startedBy(pid),
         }),
       ],
-    ];
-    if (bouncerEnv && bouncer && 'pid' in bouncer)
-      paths.push([
-        'pgbouncer',
-        (hooks) => runPgbench(config, roundSeconds, bouncerEnv, hooks),
-        (pid) => ({ pgbouncer: [bouncer.pid], pgbench: pids(pid) }),
-      ]);
-    paths.push([
-      'gatectl',
-      (hooks) =>
-        viaGatectl(async (b) =>
-          pgbenchOutcome(
-            await gatectlExec(b, ['pgbench', ...pgbenchArgs(config, roundSeconds)], {
-              timeoutMs: roundSeconds * 1000 + 120_000,
-              ...hooks,
-            }),
+      [
+        'relay',
+        (hooks) => runPgbench(config, roundSeconds, relayEnv, hooks),
+        (pid) => ({ 'hop A': [relay.pids.hopA], 'hop B': [relay.pids.hopB], pgbench: pids(pid) }),
+      ],
+      [
+        'gatectl',
+        (hooks) =>
+          viaGatectl(async (b) =>
+            pgbenchOutcome(
+              await gatectlExec(b, ['pgbench', ...pgbenchArgs(config, roundSeconds)], {
+                timeoutMs: roundSeconds * 1000 + 120_000,
+                ...hooks,
+              }),
+            ),
           ),
-        ),
-      (pid) => ({
-        'gatectl CLI': pids(pid),
-        broker: broker ? [broker.pid] : [],
-        pgbench: startedBy(pid),
-      }),
-    ]);
+        (pid) => ({
+          'gatectl CLI': pids(pid),
+          broker: broker ? [broker.pid] : [],
+          pgbench: startedBy(pid),
+        }),
+      ],
+    );
     for (let round = 1; round <= settings.rounds; round++) {
       progress(
         `pgbench -S ${config.name}: round ${round} of ${settings.rounds} (${roundSeconds} s per path)`,
