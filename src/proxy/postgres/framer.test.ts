@@ -52,6 +52,26 @@ describe('MessageFramer', () => {
     }
   });
 
+  it('steps over runs of unwanted messages between wanted ones, at every split point', () => {
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => msg('D', `row ${i}`));
+    const copyLike = Buffer.concat([
+      ...rows(4),
+      msg('C', 'COPY 4\0'),
+      ...rows(3),
+      msg('Z', 'I'),
+      msg('D', ''),
+    ]);
+    for (let cut = 0; cut <= copyLike.length; cut++) {
+      const framer = new MessageFramer({ maxMessageSize: 1 << 20, wants: [0x43, 0x5a] });
+      const seen = collect(framer, [copyLike.subarray(0, cut), copyLike.subarray(cut)]);
+      expect(seen, `cut at ${cut}`).toEqual([
+        ['C', 'COPY 4\0'],
+        ['Z', 'I'],
+      ]);
+      expect(framer.atBoundary).toBe(true);
+    }
+  });
+
   it('handles a stream fed one byte at a time', () => {
     const framer = new MessageFramer({ maxMessageSize: 1 << 20, wants: [0x51, 0x43, 0x5a] });
     const chunks = [...stream].map((b) => Buffer.from([b]));
@@ -128,6 +148,9 @@ describe('MessageFramer', () => {
     const framer = new MessageFramer({ maxMessageSize: 1000 });
     const bad = Buffer.from([0x51, 0, 0, 0, 3]);
     expect(() => framer.push(bad, null)).toThrow(ProtocolError);
+    // A length with the top bit set is negative as an int32, not 2 GiB.
+    const negative = Buffer.concat([msg('D', 'a'), Buffer.from([0x44, 0x80, 0, 0, 0])]);
+    expect(() => new MessageFramer({ maxMessageSize: 1000 }).push(negative, null)).toThrow(ProtocolError);
   });
 
   it('hands out views for bodies inside one chunk and copies for split ones', () => {

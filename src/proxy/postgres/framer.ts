@@ -60,15 +60,42 @@ export class MessageFramer {
   }
 
   /**
+   * The common case, kept apart from `push`'s general loop: between messages, steps over whole
+   * messages the caller does not want, reading each header's bytes directly (a COPY out is one
+   * message per row, millions of them). Returns where it stopped: at the end of the chunk, or
+   * before the first message it leaves to `push` (wanted, split across chunks, or with a length
+   * `push` refuses).
+   */
+  #skipWhole(chunk: Buffer, start: number): number {
+    if (this.#headerHave > 0 || this.untyped || this.#wantsAll) return start;
+    const wants = this.#wants;
+    const max = this.maxMessageSize;
+    const len = chunk.length;
+    let pos = start;
+    while (pos + 5 <= len && wants[chunk[pos]!] !== 1) {
+      const msgLen =
+        (chunk[pos + 1]! << 24) | (chunk[pos + 2]! << 16) | (chunk[pos + 3]! << 8) | chunk[pos + 4]!;
+      const end = pos + 1 + msgLen;
+      if (msgLen < 4 || msgLen > max || end > len) break;
+      pos = end;
+    }
+    return pos;
+  }
+
+  /**
    * Scans `chunk` from `start`. Returns where scanning stopped: `chunk.length`, or just past
    * the message after which the handler returned false (or, with `stopAtBoundary`, the first
    * message boundary reached). Throws MessageTooLargeError / ProtocolError on a bad header.
    */
   push(chunk: Buffer, handler: FrameHandler | null, start = 0, stopAtBoundary = false): number {
-    let pos = start;
     const len = chunk.length;
+    let pos = start;
     while (pos < len) {
       if (this.#remaining < 0) {
+        if (!stopAtBoundary) {
+          pos = this.#skipWhole(chunk, pos);
+          if (pos === len) break;
+        }
         // In a header.
         const headerSize = this.untyped ? 4 : 5;
         let msgLen: number;
