@@ -14,7 +14,7 @@ export interface ConcurrencyResult {
   errorSamples: string[];
   connectMs: number;
   totalMs: number;
-  /** Broker memory, kB: before the run, while every connection was open, and the peak (VmHWM). */
+  /** Broker memory, kB: at rest before the run (lowest RSS over 10 s idle), while every connection was open, and the peak (VmHWM). */
   broker?: {
     rssBeforeKb: number;
     rssOpenKb: number;
@@ -37,6 +37,26 @@ interface ChildReport {
   errors: string[];
   connectedMs?: number;
   totalMs?: number;
+}
+
+/** How long the broker idles before the baseline is read, and how often it is sampled meanwhile. */
+const REST_MS = 10_000;
+const REST_SAMPLE_MS = 250;
+
+/**
+ * The broker's memory at rest: its lowest RSS while it idles for REST_MS. After load, V8 keeps
+ * the young generation it grew until its memory reducer runs, a few seconds into an idle spell
+ * (RSS then drops by about 20 MB at once); a baseline read before that would hide the growth
+ * the connections themselves cause, and whether it did would depend on timing.
+ */
+async function restingMemory(broker: BenchBroker): Promise<{ rssKb: number; hwmKb: number }> {
+  let lowest = broker.memory();
+  for (let waited = 0; waited < REST_MS; waited += REST_SAMPLE_MS) {
+    await new Promise((r) => setTimeout(r, REST_SAMPLE_MS));
+    const now = broker.memory();
+    if (now.rssKb < lowest.rssKb) lowest = now;
+  }
+  return lowest;
 }
 
 /**
@@ -69,9 +89,7 @@ export async function runConcurrency(options: {
       ]
     : childScript;
   const broker = options.broker;
-  // Let the broker settle (GC after earlier rows) before the baseline.
-  if (broker) await new Promise((r) => setTimeout(r, 1_000));
-  const before = broker?.memory();
+  const before = broker ? await restingMemory(broker) : undefined;
   let rssOpenKb = Number.NaN;
   let rssMaxSampledKb = before?.rssKb ?? Number.NaN;
   const sampler = broker
