@@ -69,27 +69,11 @@ export function attachTunnelEndpoint(
       reject(socket, new HttpError(status, 'bad_upgrade', message), headers);
       return;
     }
+    const localAddr = headerValue(req.headers[CLIENT_ADDR_HEADER]);
     void authorize(ctx, req, socket, m[1]!).then(
       (ok) => {
-        if (!ok || socket.destroyed) return;
-        // Every byte of the session is read here: a plaintext socket moves to one that reads
-        // into a reused buffer (before anything is written on it, so nothing is left behind).
-        const tcp = adoptReusingReadBuffer(socket as Socket);
-        tcp.on('error', () => {});
-        tcp.write(handshake.response);
-        tcp.setNoDelay(true);
-        tcp.setKeepAlive(true, KEEPALIVE_MS);
-        // Whatever timeout the HTTP server set for requests does not apply to a tunnel.
-        tcp.setTimeout(0);
-        const stream = new WebSocketByteStream(tcp, {
-          role: 'server',
-          head,
-          maxFramePayload: TUNNEL_MAX_PAYLOAD,
-          writeLimit: TUNNEL_WRITE_LIMIT,
-        });
-        streams.add(stream);
-        stream.once('close', () => streams.delete(stream));
-        serve(ctx, deps, stream, req, ok).catch((err) => ctx.log.error({ err }, 'tunnel connection failed'));
+        if (ok && !socket.destroyed)
+          open(ctx, deps, streams, socket as Socket, head, handshake.response, localAddr, ok);
       },
       (err) => {
         if (err instanceof HttpError) reject(socket, err);
@@ -101,6 +85,43 @@ export function attachTunnelEndpoint(
     );
   });
   return streams;
+}
+
+/**
+ * The accepted upgrade as a tunnel stream, served until it closes. Kept apart from the upgrade
+ * listener so that nothing a session keeps for its lifetime (the stream's listeners, the
+ * engine's promises) holds on to the HTTP request, its headers or the socket it came in on.
+ */
+function open(
+  ctx: BrokerContext,
+  deps: TunnelEndpointDeps,
+  streams: TunnelStreams,
+  socket: Socket,
+  head: Buffer,
+  response: string,
+  localAddr: string | null,
+  auth: Authorized,
+): void {
+  // Every byte of the session is read here: a plaintext socket moves to one that reads into a
+  // reused buffer (before anything is written on it, so nothing is left behind).
+  const tcp = adoptReusingReadBuffer(socket);
+  tcp.on('error', () => {});
+  tcp.write(response);
+  tcp.setNoDelay(true);
+  tcp.setKeepAlive(true, KEEPALIVE_MS);
+  // Whatever timeout the HTTP server set for requests does not apply to a tunnel.
+  tcp.setTimeout(0);
+  const stream = new WebSocketByteStream(tcp, {
+    role: 'server',
+    head,
+    maxFramePayload: TUNNEL_MAX_PAYLOAD,
+    writeLimit: TUNNEL_WRITE_LIMIT,
+  });
+  streams.add(stream);
+  stream.once('close', () => streams.delete(stream));
+  serve(ctx, deps, stream, localAddr, auth).catch((err) =>
+    ctx.log.error({ err }, 'tunnel connection failed'),
+  );
 }
 
 interface Authorized {
@@ -138,13 +159,12 @@ async function serve(
   ctx: BrokerContext,
   deps: TunnelEndpointDeps,
   stream: WebSocketByteStream,
-  req: IncomingMessage,
+  localAddr: string | null,
   auth: Authorized,
 ): Promise<void> {
   const { tunnel } = auth;
   const target = findTarget(ctx, tunnel.target) as PostgresTargetConfig;
   const log = ctx.log.child({ tunnel_id: tunnel.id, target: target.name });
-  const localAddr = headerValue(req.headers[CLIENT_ADDR_HEADER]);
   const recorder = new SessionRecorder(ctx, deps.events, {
     identity: auth.identity,
     target: target.name,

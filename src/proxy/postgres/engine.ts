@@ -6,11 +6,11 @@ import { MessageTooLargeError, PgClientError, ProtocolError, UpstreamError } fro
 import { FrameReader, PeerClosedError } from './frame-reader.js';
 import { MessageFramer } from './framer.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './protocol.js';
-import { Relay } from './relay.js';
+import { Relay, type RelayResult } from './relay.js';
 import { parseScramVerifier } from './scram.js';
 import { upstreamStartupParams } from './startup-params.js';
 import { StatementTracker } from './statement-tracker.js';
-import { connectUpstream, sendUpstreamCancel, type UpstreamSession } from './upstream.js';
+import { connectUpstream, sendUpstreamCancel, type UpstreamSocket } from './upstream.js';
 
 export { createScramVerifier } from './scram.js';
 
@@ -46,8 +46,15 @@ class EngineSession {
   #clientClosed = false;
   /** Set when the grant ended before the relay started. */
   #abortReason: string | null = null;
+  /** Reads the handshakes; null once released to the relay. */
+  #reader: FrameReader | null = null;
   #relay: Relay | null = null;
-  #upstream: UpstreamSession | null = null;
+  /** The target's socket, once connected. */
+  #upstream: UpstreamSocket | null = null;
+  #registration: CancelRegistration | null = null;
+  /** Set once a StartupMessage arrived: from then on the session's end is reported. */
+  #started = false;
+  #bytesIn = 0;
 
   constructor(client: ClientStream, options: PostgresSessionOptions) {
     this.#client = client;
@@ -68,110 +75,128 @@ class EngineSession {
     client.on('close', () => {
       this.#clientClosed = true;
     });
-    const reader = new FrameReader(
+    this.#reader = new FrameReader(
       client,
       new MessageFramer({ maxMessageSize: this.#maxMessageSize, untyped: true }),
     );
     const onAbort = () => this.#abort(reasonText(signal?.reason));
-    let started = false;
-    let registration: CancelRegistration | null = null;
     let reason = 'client disconnected';
-    let bytesIn = 0;
     const handshakeTimer = setTimeout(() => {
       log.info('client did not finish the startup in time');
       client.destroy();
     }, HANDSHAKE_TIMEOUT_MS);
     handshakeTimer.unref();
     try {
-      const hello = await readClientHello(reader, this.#write);
-      if (hello.kind === 'cancel') {
-        clearTimeout(handshakeTimer);
-        reader.release();
-        client.destroy();
-        await this.#cancel(hello.pid, hello.key);
-        return;
-      }
-      started = true;
-      if (signal?.aborted) {
-        onAbort();
-      } else {
-        signal?.addEventListener('abort', onAbort, { once: true });
-      }
-      const user = hello.params.get('user') ?? '';
-      let verifier: ReturnType<typeof parseScramVerifier>;
-      try {
-        verifier = parseScramVerifier(this.#options.clientVerifier);
-      } catch (err) {
-        throw new Error('invalid client verifier', { cause: err });
-      }
-      await authenticateClient(reader, this.#write, verifier, user);
-      clearTimeout(handshakeTimer);
-      await hooks.onStart({
-        user,
-        database: hello.params.get('database') ?? user,
-        applicationName: hello.params.get('application_name') ?? null,
-      });
-      this.#checkOpen();
-
-      const upstream = await connectUpstream({
-        target: this.#options.target,
-        password: this.#options.upstreamPassword,
-        params: upstreamStartupParams(hello.params),
-        maxMessageSize: this.#maxMessageSize,
-      });
-      this.#upstream = upstream;
-      this.#checkOpen();
-      registration = cancelRegistry.issue(upstream.cancelKey);
-      this.#write(
-        Buffer.concat([
-          ...upstream.startupMessages,
-          backendKeyData(registration.pid, registration.key),
-          readyForQuery(upstream.transactionStatus),
-        ]),
-      );
-      const clientLeftover = reader.release();
-      bytesIn = reader.bytesRead - clientLeftover.length;
-      const relay = new Relay({
-        client,
-        upstream: upstream.socket,
-        maxMessageSize: this.#maxMessageSize,
-        tracker: new StatementTracker((event) => {
-          try {
-            hooks.onStatement(event);
-          } catch (err) {
-            log.error({ err }, 'onStatement hook failed');
-          }
-        }),
-        log,
-        cancelUpstream: () => {
-          sendUpstreamCancel(upstream.cancelKey).catch((err: unknown) =>
-            log.warn({ err }, 'cancelling the running query failed'),
-          );
-        },
-      });
-      this.#relay = relay;
-      const result = await relay.run(clientLeftover, upstream.leftover);
+      const result = await this.#session(handshakeTimer, onAbort);
+      if (result === null) return;
       reason = result.reason;
-      bytesIn += result.bytesIn;
+      this.#bytesIn += result.bytesIn;
       this.#bytesOut += result.bytesOut;
     } catch (err) {
       clearTimeout(handshakeTimer);
-      this.#upstream?.socket.destroy();
-      if (this.#relay === null) bytesIn = reader.bytesRead;
-      reader.release();
+      this.#upstream?.destroy();
+      // A reader not released yet: the failure came during the handshakes.
+      const reader = this.#reader;
+      if (reader) {
+        this.#bytesIn = reader.bytesRead;
+        reader.release();
+      }
       reason = this.#fail(err);
       await this.#closeClient();
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      registration?.release();
-      if (started) {
+      this.#registration?.release();
+      if (this.#started) {
         try {
-          await hooks.onEnd({ reason, bytesIn, bytesOut: this.#bytesOut });
+          await hooks.onEnd({ reason, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
         } catch (err) {
           log.error({ err }, 'onEnd hook failed');
         }
       }
     }
+  }
+
+  /**
+   * The handshakes, then the relay: resolves with the relay's result, or null for a
+   * CancelRequest. What only the handshakes need (the startup packet, the verifier, the
+   * target's startup messages) lives in this call's frame, which ends once the relay starts:
+   * a broker holds hundreds of sessions, and each would otherwise keep them for its lifetime.
+   */
+  async #session(handshakeTimer: NodeJS.Timeout, onAbort: () => void): Promise<RelayResult | null> {
+    const client = this.#client;
+    const reader = this.#reader!;
+    const { log, signal, hooks } = this.#options;
+    const hello = await readClientHello(reader, this.#write);
+    if (hello.kind === 'cancel') {
+      clearTimeout(handshakeTimer);
+      reader.release();
+      client.destroy();
+      await this.#cancel(hello.pid, hello.key);
+      return null;
+    }
+    this.#started = true;
+    if (signal?.aborted) {
+      onAbort();
+    } else {
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }
+    const user = hello.params.get('user') ?? '';
+    let verifier: ReturnType<typeof parseScramVerifier>;
+    try {
+      verifier = parseScramVerifier(this.#options.clientVerifier);
+    } catch (err) {
+      throw new Error('invalid client verifier', { cause: err });
+    }
+    await authenticateClient(reader, this.#write, verifier, user);
+    clearTimeout(handshakeTimer);
+    await hooks.onStart({
+      user,
+      database: hello.params.get('database') ?? user,
+      applicationName: hello.params.get('application_name') ?? null,
+    });
+    this.#checkOpen();
+
+    const upstream = await connectUpstream({
+      target: this.#options.target,
+      password: this.#options.upstreamPassword,
+      params: upstreamStartupParams(hello.params),
+      maxMessageSize: this.#maxMessageSize,
+    });
+    this.#upstream = upstream.socket;
+    this.#checkOpen();
+    const registration = cancelRegistry.issue(upstream.cancelKey);
+    this.#registration = registration;
+    this.#write(
+      Buffer.concat([
+        ...upstream.startupMessages,
+        backendKeyData(registration.pid, registration.key),
+        readyForQuery(upstream.transactionStatus),
+      ]),
+    );
+    const clientLeftover = reader.release();
+    this.#bytesIn = reader.bytesRead - clientLeftover.length;
+    this.#reader = null;
+    const { cancelKey } = upstream;
+    const relay = new Relay({
+      client,
+      upstream: upstream.socket,
+      maxMessageSize: this.#maxMessageSize,
+      tracker: new StatementTracker((event) => {
+        try {
+          hooks.onStatement(event);
+        } catch (err) {
+          log.error({ err }, 'onStatement hook failed');
+        }
+      }),
+      log,
+      cancelUpstream: () => {
+        sendUpstreamCancel(cancelKey).catch((err: unknown) =>
+          log.warn({ err }, 'cancelling the running query failed'),
+        );
+      },
+    });
+    this.#relay = relay;
+    return relay.run(clientLeftover, upstream.leftover);
   }
 
   /** Throws when the client left or the grant ended while the engine awaited something. */
@@ -188,7 +213,7 @@ class EngineSession {
       return;
     }
     // Before the relay every byte to the client is a whole message, so the FATAL can go now.
-    this.#upstream?.socket.destroy();
+    this.#upstream?.destroy();
     if (!this.#clientClosed && !this.#client.destroyed) {
       const bytes = errorResponse(fatal);
       this.#bytesOut += bytes.length;
