@@ -47,20 +47,23 @@ export function frameHeader(opcode: number, length: number, masked: boolean): Bu
   const maskBytes = masked ? 4 : 0;
   let header: Buffer;
   if (length < 126) {
-    header = Buffer.alloc(2 + maskBytes);
+    header = Buffer.allocUnsafe(2 + maskBytes);
     header[1] = length;
   } else if (length < 65536) {
-    header = Buffer.alloc(4 + maskBytes);
+    header = Buffer.allocUnsafe(4 + maskBytes);
     header[1] = 126;
     header.writeUInt16BE(length, 2);
   } else {
-    header = Buffer.alloc(10 + maskBytes);
+    header = Buffer.allocUnsafe(10 + maskBytes);
     header[1] = 127;
     header.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     header.writeUInt32BE(length >>> 0, 6);
   }
   header[0] = 0x80 | opcode;
-  if (masked) header[1]! |= 0x80;
+  if (masked) {
+    header[1]! |= 0x80;
+    header.fill(0, header.length - 4);
+  }
   return header;
 }
 
@@ -117,7 +120,8 @@ export interface FrameParserOptions {
 export class FrameParser {
   readonly #expectMasked: boolean;
   readonly #maxPayload: number;
-  readonly #header = Buffer.alloc(MAX_HEADER);
+  /** A header split across chunks, allocated on the first such split: most streams have none. */
+  #header: Buffer | null = null;
   #headerHave = 0;
   /** Payload bytes of the current frame still to come; -1 between frames. */
   #remaining = -1;
@@ -166,6 +170,7 @@ export class FrameParser {
     let available = chunk.length - start;
     if (this.#headerHave > 0 || available < 2) {
       const take = Math.min(MAX_HEADER - this.#headerHave, available);
+      this.#header ??= Buffer.alloc(MAX_HEADER);
       chunk.copy(this.#header, this.#headerHave, start, start + take);
       src = this.#header;
       at = 0;
@@ -181,7 +186,10 @@ export class FrameParser {
     const len7 = b1 & 0x7f;
     const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
     if (available < size) {
-      if (src !== this.#header) chunk.copy(this.#header, 0, start, chunk.length);
+      if (src !== this.#header) {
+        this.#header ??= Buffer.alloc(MAX_HEADER);
+        chunk.copy(this.#header, 0, start, chunk.length);
+      }
       this.#headerHave = available;
       return chunk.length;
     }

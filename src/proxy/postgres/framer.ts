@@ -17,6 +17,21 @@ export interface FramerOptions {
   wants?: Iterable<number>;
 }
 
+/** Lookup tables by their types, so that each session's framers do not hold copies of their own. */
+const wantTables = new Map<string, Uint8Array>();
+
+function wantTable(types: Iterable<number>): Uint8Array {
+  const sorted = [...new Set(types)].sort((a, b) => a - b);
+  const key = sorted.join(',');
+  let table = wantTables.get(key);
+  if (!table) {
+    table = new Uint8Array(256);
+    for (const t of sorted) table[t] = 1;
+    wantTables.set(key, table);
+  }
+  return table;
+}
+
 /**
  * Finds message boundaries in a stream of chunks without copying what it does not deliver:
  * the caller forwards its chunks untouched and the framer only walks the headers.
@@ -27,10 +42,12 @@ export class MessageFramer {
   readonly maxMessageSize: number;
   /** Set when the next message is an untyped packet (after answering an SSLRequest, say). */
   untyped: boolean;
-  readonly #wants = new Uint8Array(256);
+  /** 1 for each wanted type; shared by every framer that wants the same types, never written. */
+  readonly #wants: Uint8Array;
   #wantsAll = false;
 
-  readonly #header = Buffer.alloc(5);
+  /** A header split across chunks, allocated on the first such split: most sessions have none. */
+  #header: Buffer | null = null;
   #headerHave = 0;
   /** Body bytes of the current message still to come; -1 while between messages or in a header. */
   #remaining = -1;
@@ -42,16 +59,12 @@ export class MessageFramer {
   constructor(options: FramerOptions) {
     this.maxMessageSize = options.maxMessageSize;
     this.untyped = options.untyped ?? false;
-    for (const t of options.wants ?? []) this.#wants[t] = 1;
+    this.#wants = wantTable(options.wants ?? []);
   }
 
   /** Delivers every type from now on (the handshake reads every message). */
   wantAll(on = true): void {
     this.#wantsAll = on;
-  }
-
-  want(type: number): void {
-    this.#wants[type] = 1;
   }
 
   /** True between messages: what was forwarded so far ends on a message boundary. */
@@ -107,14 +120,16 @@ export class MessageFramer {
           pos += headerSize;
         } else {
           const take = Math.min(headerSize - this.#headerHave, len - pos);
-          chunk.copy(this.#header, this.#headerHave, pos, pos + take);
+          this.#header ??= Buffer.alloc(5);
+          const header = this.#header;
+          chunk.copy(header, this.#headerHave, pos, pos + take);
           msgStart = this.#headerHave === 0 ? pos : 0;
           this.#headerHave += take;
           pos += take;
           if (this.#headerHave < headerSize) return pos;
           this.#headerHave = 0;
-          this.#type = this.untyped ? UNTYPED : this.#header[0]!;
-          msgLen = this.#header.readInt32BE(headerSize - 4);
+          this.#type = this.untyped ? UNTYPED : header[0]!;
+          msgLen = header.readInt32BE(headerSize - 4);
         }
         if (msgLen < (this.untyped ? 8 : 4)) throw new ProtocolError(`invalid message length ${msgLen}`);
         if (msgLen > this.maxMessageSize)

@@ -255,7 +255,12 @@ export async function connectUpstream(options: ConnectUpstreamOptions): Promise<
       } else if (type === Backend.backendKeyData) {
         const r = new ByteReader(body);
         const pid = r.int32();
-        cancelKey = { target, pid, key: Buffer.from(r.rest()) };
+        // A buffer of its own: a small Buffer.from is a slice of Node's shared pool, and one
+        // kept for the whole session would keep that pool's 8 KiB alive with it.
+        const rest = r.rest();
+        const key = Buffer.alloc(rest.length);
+        rest.copy(key);
+        cancelKey = { target, pid, key };
       } else if (type === Backend.readyForQuery) {
         if (!cancelKey) throw new UpstreamError('UPSTREAM_PROTOCOL', 'target sent no BackendKeyData');
         const leftover = reader.release();
