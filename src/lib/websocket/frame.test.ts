@@ -65,6 +65,17 @@ describe('encodeFrame / FrameParser', () => {
     },
   );
 
+  it('writes the all-zero mask key even when the header comes from a dirty buffer pool', () => {
+    for (const n of [16 * 1024 + 1, 100_000]) {
+      // Small unsafe allocations are slices of Node's pool: dirty its free part, where the
+      // header's bytes will come from.
+      const probe = Buffer.allocUnsafe(1);
+      new Uint8Array(probe.buffer).fill(0xa5, probe.byteOffset + 1);
+      const [header] = encodeFrame(Opcode.binary, pattern(n), true);
+      expect([...header!.subarray(header!.length - 4)]).toEqual([0, 0, 0, 0]);
+    }
+  });
+
   it('writes small frames as one buffer and large ones as header plus the payload itself', () => {
     expect(encodeFrame(Opcode.binary, pattern(1000), true)).toHaveLength(1);
     const big = pattern(100_000);
