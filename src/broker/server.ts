@@ -81,10 +81,38 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const baseDir = loaded.file.includes('/')
     ? loaded.file.slice(0, loaded.file.lastIndexOf('/'))
     : process.cwd();
-  const store = options.store ?? (await openStore(config.store, { baseDir }));
+  const store = options.store ?? (await openStore(config.store, { baseDir, startEventThread: true }));
   const closers: Array<() => Promise<void> | void> = [];
   if (!options.store) closers.push(() => store.close());
+  try {
+    return await serve(options, store, log, closers);
+  } catch (err) {
+    // A broker that cannot start (a port in use, a bad TLS file) leaves nothing open behind:
+    // the store with its event thread, and what the routes set up, are closed.
+    await runClosers(closers, log);
+    throw err;
+  }
+}
 
+/** Runs the shutdown steps, last registered first; one that fails does not stop the others. */
+async function runClosers(closers: Array<() => Promise<void> | void>, log: Logger): Promise<void> {
+  for (const fn of closers.reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      log.warn({ err }, 'error during shutdown');
+    }
+  }
+}
+
+async function serve(
+  options: BrokerOptions,
+  store: Store,
+  log: Logger,
+  closers: Array<() => Promise<void> | void>,
+): Promise<Broker> {
+  const { loaded } = options;
+  const config = loaded.config;
   const tokens = await BrokerTokens.open(
     store,
     config.auth.session.signing_key ? loaded.secret(config.auth.session.signing_key) : undefined,
@@ -142,7 +170,12 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const [host, port] = options.listen
     ? [options.listen.host, options.listen.port]
     : splitListen(config.listen);
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
   const addr = app.server.address();
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -158,13 +191,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       if (closed) return;
       closed = true;
       await app.close();
-      for (const fn of closers.reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          log.warn({ err }, 'error during shutdown');
-        }
-      }
+      await runClosers(closers, log);
     },
   };
 }

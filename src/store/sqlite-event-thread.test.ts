@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -8,6 +8,16 @@ import { openStore } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatectl-event-thread-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Descriptors this process holds open on `file` (Linux): one per SQLite connection to it. */
+const openCount = (file: string) =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false; // closed meanwhile (the listing's own descriptor)
+    }
+  }).length;
 
 const row = (session: string, seq: number) => ({
   session_id: session,
@@ -67,4 +77,27 @@ describe('session events written from a thread (file-backed SQLite store)', () =
     await thread.close();
     await expect(thread.append([])).rejects.toThrow(/closed/);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'a broker store starts the thread and its connection at once; a plain store waits for the first batch',
+    async () => {
+      const lazyFile = join(dir, 'lazy.db');
+      const lazy = await openStore(`sqlite://${lazyFile}`);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(openCount(lazyFile)).toBe(1);
+      await lazy.close();
+
+      const file = join(dir, 'eager.db');
+      const store = await openStore(`sqlite://${file}`, { startEventThread: true });
+      expect(openCount(file)).toBe(1);
+      // The thread's own connection appears without any event having been written.
+      for (let waited = 0; openCount(file) < 2 && waited < 10_000; waited += 50)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(openCount(file)).toBe(2);
+      await store.appendSessionEvents([row('se_d', 1)]);
+      expect((await store.readSessionEvents('se_d')).map((r) => r.seq)).toEqual([1]);
+      await store.close();
+      expect(openCount(file)).toBe(0);
+    },
+  );
 });

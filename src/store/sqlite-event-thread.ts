@@ -36,6 +36,9 @@ function open() {
     return String(err && err.message || err);
   }
 }
+// At once, so the thread is ready (and its size known) before the first batch; a failure here
+// is reported, and opening retried, with that batch.
+open();
 parentPort.on('message', (m) => {
   if (m.close) { try { db && db.close(); } catch {} parentPort.postMessage({ id: m.id }); return; }
   const failure = open();

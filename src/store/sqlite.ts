@@ -39,7 +39,16 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-export async function openSqliteStore(path: string): Promise<Store> {
+export interface SqliteStoreOptions {
+  /**
+   * Start the thread that writes session events now, with its own connection open, instead of
+   * on the first event: a broker does, so its memory and start-up cost are paid at start (and
+   * seen in its resting size), not by the first sessions. Short-lived users leave it off.
+   */
+  startEventThread?: boolean;
+}
+
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<Store> {
   let handle: BetterSqlite3.Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -74,7 +83,8 @@ export async function openSqliteStore(path: string): Promise<Store> {
   });
   // A file database takes session events from its own thread; an in-memory one (tests, a
   // throwaway broker) cannot be shared with a thread and writes them here.
-  let eventThread: SqliteEventThread | null = null;
+  let eventThread: SqliteEventThread | null =
+    options.startEventThread && path !== ':memory:' ? new SqliteEventThread(path, CHUNK_INSERT_SQL) : null;
   return {
     dialect: 'sqlite',
     db,

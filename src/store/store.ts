@@ -41,14 +41,17 @@ export class StoreError extends Error {
 }
 
 /** Opens a store from `sqlite:///abs/path.db`, `sqlite://./rel.db`, `sqlite::memory:` or `postgres://…`; runs migrations. */
-export async function openStore(url: string, options: { baseDir?: string } = {}): Promise<Store> {
+export async function openStore(
+  url: string,
+  options: { baseDir?: string; startEventThread?: boolean } = {},
+): Promise<Store> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { openPostgresStore } = await import('./postgres.js');
     return openPostgresStore(url);
   }
   if (url.startsWith('sqlite:')) {
     const { openSqliteStore, sqlitePath } = await import('./sqlite.js');
-    return openSqliteStore(sqlitePath(url, options.baseDir));
+    return openSqliteStore(sqlitePath(url, options.baseDir), options);
   }
   throw new StoreError(`unsupported store URL (expected sqlite:///path/to/file.db or postgres://…)`, {
     code: 'store_url',
