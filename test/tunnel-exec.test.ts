@@ -141,6 +141,18 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env: { PGHOST: e.PGHOS
     const missing = await w.cli('exec-code@example.com', ['exec', TARGET, '--', 'no-such-command-gatectl']);
     expect(missing.code).toBe(127);
     expect(missing.stderr).toContain('command not found: no-such-command-gatectl');
+    // A target that does not exist: the broker's answer, and where to look, without running anything.
+    const unknown = await w.cli('exec-code@example.com', [
+      'exec',
+      'no-such-target',
+      '--',
+      'sh',
+      '-c',
+      'exit 9',
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no target named "no-such-target"');
+    expect(unknown.stderr).toContain('Run `gatectl targets` to see the targets you can use.');
   });
 
   it('forwards SIGTERM to the child and tears the tunnel down when it exits', async () => {

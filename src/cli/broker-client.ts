@@ -109,5 +109,7 @@ export function toCliError(status: number, body: BrokerErrorBody, method: string
   }
   if (status === 403) return new DeniedError(message, { code });
   if (status === 400 || status === 422) return new UsageError(message, { code });
+  if (code === 'unknown_target')
+    return new CliError(message, { code, hint: 'Run `gatectl targets` to see the targets you can use.' });
   return new CliError(message, { code });
 }
