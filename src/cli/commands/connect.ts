@@ -1,5 +1,6 @@
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { formatTime } from '../io/output.js';
 import { connectionUri } from '../tunnel/connection-info.js';
 import { removeServiceEntry, serviceFilePath, writeServiceEntry } from '../tunnel/pg-service.js';
 import { startTunnel, type TunnelFlags } from '../tunnel/start-tunnel.js';
@@ -65,7 +66,7 @@ export async function run(
 
   const until = new Date(created.tunnel.expires_at);
   stderr(
-    `Tunnel to ${target} on ${info.host}:${info.port} until ${until.toISOString()}${o.pgService ? ` (service "${o.pgService}" in ${serviceFile})` : ''}. Press Ctrl-C to close.`,
+    `Tunnel to ${target} on ${info.host}:${info.port} until ${formatTime(until)}${o.pgService ? ` (service "${o.pgService}" in ${serviceFile})` : ''}. Press Ctrl-C to close.`,
   );
   const status = new StatusLine(ctx.io, tunnel.local, `${target} ${info.host}:${info.port}`);
 
@@ -78,7 +79,7 @@ export async function run(
       () =>
         resolve({
           code: 0,
-          message: `The grant to ${target} ended at ${until.toISOString()}; tunnel closed.`,
+          message: `The grant to ${target} ended at ${formatTime(until)}; tunnel closed.`,
         }),
       Math.min(Math.max(0, until.getTime() - Date.now() + 500), 2 ** 31 - 1),
     );
@@ -99,7 +100,7 @@ export async function run(
       (err: unknown) => {
         if (signal.aborted) return;
         stderr(
-          `Warning: cannot watch the grant to ${target} (${(err as Error).message}); the tunnel stays open until ${until.toISOString()}.`,
+          `Warning: cannot watch the grant to ${target} (${(err as Error).message}); the tunnel stays open until ${formatTime(until)}.`,
         );
       },
     );

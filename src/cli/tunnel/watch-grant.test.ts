@@ -53,7 +53,7 @@ describe('grantEndNotice', () => {
         ended_at: '2026-01-01T01:00:00.400Z',
         end_reason: 'the grant’s time is over',
       }),
-    ).toEqual({ code: 0, message: 'The grant to prod-db ended at 2026-01-01T01:00:00.000Z; tunnel closed.' });
+    ).toEqual({ code: 0, message: 'The grant to prod-db ended at 2026-01-01T01:00:00Z; tunnel closed.' });
     expect(
       grantEndNotice({
         ...base,

@@ -2,6 +2,7 @@ import type { GrantView } from '../../broker/grants/grant.types.js';
 import type { BrokerClient } from '../broker-client.js';
 import { ExitCode } from '../errors.js';
 import { waitForGrant } from '../grants/wait.js';
+import { formatTime } from '../io/output.js';
 
 /**
  * Resolves when the grant a tunnel runs on is no longer approved (revoked by an approver, given
@@ -31,7 +32,7 @@ export function grantEndNotice(grant: GrantView): { code: number; message: strin
   if (grant.state === 'ended' && endsAt !== null && endedAt !== null && endedAt >= endsAt)
     return {
       code: ExitCode.ok,
-      message: `The grant to ${target} ended at ${grant.ends_at}; tunnel closed.`,
+      message: `The grant to ${target} ended at ${formatTime(grant.ends_at)}; tunnel closed.`,
     };
   return {
     code: ExitCode.error,
