@@ -15,6 +15,18 @@ describe('gatectl CLI basics', () => {
     expect(r.stderr).toContain('unknown command');
   });
 
+  it('shows exec help for --help after the target, and refuses an option exec does not have', async () => {
+    // No broker is configured: neither may get as far as asking one, or run the command.
+    const env = { GATECTL_BROKER: 'http://127.0.0.1:9', GATECTL_TOKEN: 'unused' };
+    const help = await runCli(['exec', 'prod-db', '--help'], { env });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: gatectl exec [options] <target> <command...>');
+    const typo = await runCli(['exec', 'prod-db', '--reson', 'x', '--', 'sh', '-c', 'exit 9'], { env });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown option --reson for gatectl exec');
+    expect(typo.stderr).toContain('the command goes after --');
+  });
+
   it('exits 4 with a login hint when no broker token is available', async () => {
     await using b = await startTestBroker({});
     const r = await runCli(['targets'], { env: { GATECTL_BROKER: b.url } });

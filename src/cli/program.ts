@@ -133,7 +133,11 @@ export function buildProgram(version: string, run: Runner): Command {
     .option('-d, --duration <duration>', 'grant duration when one must be requested')
     .option('--wait <duration>', 'wait at most this long for an approval')
     .passThroughOptions()
-    .action(action('exec'));
+    .action(async (...params: unknown[]) => {
+      // Options after the target reach the command unparsed: `exec db --help` asks for this help.
+      if (await execWantsHelp(params[1] as string[] | undefined)) (params.at(-1) as Command).help();
+      await action('exec')(...params);
+    });
 
   const broker = program.command('broker').description('run and manage the broker');
   broker
@@ -186,4 +190,14 @@ function pickGlobals(cmd: Command): Partial<GlobalOptions> {
     if (o.profile && !out.profile) out.profile = o.profile;
   }
   return out;
+}
+
+/** Whether `-h`/`--help` comes before the command in `gatectl exec <target> …`. */
+async function execWantsHelp(tail: string[] = []): Promise<boolean> {
+  const { splitExecArgs } = await import('./commands/exec-args.js');
+  try {
+    return splitExecArgs(tail, {}).help;
+  } catch {
+    return false; // a usage error: the command itself reports it
+  }
 }

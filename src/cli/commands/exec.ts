@@ -4,6 +4,7 @@ import type { CommandContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { CONFLICTING_LIBPQ_ENV, fillPlaceholders, libpqEnv } from '../tunnel/connection-info.js';
 import { startTunnel, type TunnelFlags } from '../tunnel/start-tunnel.js';
+import { splitExecArgs } from './exec-args.js';
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
@@ -70,42 +71,4 @@ function runChild(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
       else resolve(code ?? 1);
     });
   });
-}
-
-const VALUE_FLAGS: Record<string, keyof TunnelFlags> = {
-  '-r': 'reason',
-  '--reason': 'reason',
-  '-d': 'duration',
-  '--duration': 'duration',
-  '--wait': 'wait',
-};
-
-/**
- * Commander stops parsing at the target (everything after it may belong to the command), so
- * `gatectl exec db --wait 10m -- psql` leaves `--wait 10m --` here: our own flags are read up
- * to `--` or the first word that is not one of them, which starts the command.
- */
-export function splitExecArgs(
-  tail: string[],
-  parsed: TunnelFlags,
-): { flags: TunnelFlags; command: string[] } {
-  const flags: TunnelFlags = { ...parsed };
-  let i = 0;
-  while (i < tail.length) {
-    const a = tail[i]!;
-    if (a === '--') return { flags, command: tail.slice(i + 1) };
-    const eq = a.indexOf('=');
-    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const key = VALUE_FLAGS[name];
-    if (!key) break;
-    if (name !== a) {
-      flags[key] = a.slice(eq + 1);
-      i += 1;
-    } else {
-      if (i + 1 >= tail.length) throw new UsageError(`option ${a} needs a value`);
-      flags[key] = tail[i + 1]!;
-      i += 2;
-    }
-  }
-  return { flags, command: tail.slice(i) };
 }
