@@ -155,6 +155,23 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env: { PGHOST: e.PGHOS
     expect(unknown.stderr).toContain('Run `gatectl targets` to see the targets you can use.');
   });
 
+  it('says when the grant ends sooner than the --duration asked for', async () => {
+    const note = /The grant to db ends at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, sooner than --duration (\S+) /;
+    // A new grant for exactly what was asked: nothing to say.
+    const first = await w.cli('exec-duration@example.com', ['exec', TARGET, '-d', '2h', '--', 'true']);
+    expect(first.code).toBe(0);
+    expect(first.stderr).not.toMatch(note);
+    // The active 2 h grant is reused for a job that wants 3 h.
+    const longer = await w.cli('exec-duration@example.com', ['exec', TARGET, '-d', '3h', '--', 'true']);
+    expect(longer.code).toBe(0);
+    expect(longer.stderr).toMatch(note);
+    expect(note.exec(longer.stderr)?.[1]).toBe('3h');
+    // A new grant capped by the target's max_duration (4 h by default).
+    const capped = await w.cli('exec-capped@example.com', ['exec', TARGET, '--duration=10h', '--', 'true']);
+    expect(capped.code).toBe(0);
+    expect(note.exec(capped.stderr)?.[1]).toBe('10h');
+  });
+
   it('forwards SIGTERM to the child and tears the tunnel down when it exits', async () => {
     const id = 'exec-term@example.com';
     const child = spawnCli(['exec', TARGET, '--', 'sleep', '30'], { env: await w.cliEnv(id) });

@@ -4,6 +4,7 @@ import { BrokerClient, type TokenSource } from '../broker-client.js';
 import { resolveBroker } from '../config.js';
 import type { CommandContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
+import { formatTime } from '../io/output.js';
 import { tokenSource } from '../session.js';
 import { type ConnectionInfo, connectionInfo } from './connection-info.js';
 import { ensureGrant } from './ensure-grant.js';
@@ -112,6 +113,14 @@ async function open(
     });
     created = await openTunnel(client, target);
   }
+  // An active grant is reused as it is, and policy caps a new one: a job that asked for more
+  // time than it got should hear so now, not when the grant cuts it off. (A minute of slack: a
+  // grant approved just now for exactly that long ends a few milliseconds before now + duration.)
+  const endsAt = Date.parse(created.tunnel.expires_at);
+  if (parsed.durationMs !== undefined && endsAt + 60_000 < Date.now() + parsed.durationMs)
+    onStatus(
+      `The grant to ${target} ends at ${formatTime(endsAt)}, sooner than --duration ${flags.duration} (an active grant is reused as it is; policy caps new ones).`,
+    );
   const local = new LocalTunnel({ brokerUrl: url, tunnelId: created.tunnel.id, tokens, port: parsed.port });
   let port: number;
   try {
