@@ -142,14 +142,8 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env: { PGHOST: e.PGHOS
     expect(missing.code).toBe(127);
     expect(missing.stderr).toContain('command not found: no-such-command-gatectl');
     // A target that does not exist: the broker's answer, and where to look, without running anything.
-    const unknown = await w.cli('exec-code@example.com', [
-      'exec',
-      'no-such-target',
-      '--',
-      'sh',
-      '-c',
-      'exit 9',
-    ]);
+    const runsNothing = ['--', 'sh', '-c', 'exit 9'];
+    const unknown = await w.cli('exec-code@example.com', ['exec', 'no-such-target', ...runsNothing]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no target named "no-such-target"');
     expect(unknown.stderr).toContain('Run `gatectl targets` to see the targets you can use.');
