@@ -1,6 +1,7 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database, SessionEventsTable } from './schema.types.js';
 import { decodeSessionEventChunk, EVENT_FIELDS, type SessionEvent } from './session-event-chunks.js';
+import type { SqliteStoreOptions } from './sqlite.js';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -43,7 +44,7 @@ export class StoreError extends Error {
 /** Opens a store from `sqlite:///abs/path.db`, `sqlite://./rel.db`, `sqlite::memory:` or `postgres://…`; runs migrations. */
 export async function openStore(
   url: string,
-  options: { baseDir?: string; startEventThread?: boolean } = {},
+  options: { baseDir?: string } & SqliteStoreOptions = {},
 ): Promise<Store> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { openPostgresStore } = await import('./postgres.js');
