@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { collect, runCli, spawnCli } from './support/cli.js';
+import { collect, runCli, spawnCli, waitForStderr } from './support/cli.js';
 
 const target = {
   name: 'prod-db',
@@ -18,19 +18,8 @@ const target = {
 };
 
 /** Resolves with the grant id once the waiting CLI has printed it on stderr. */
-function requestedId(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`no request id printed: ${buf}`)), 15_000);
-    child.stderr!.on('data', (d: Buffer | string) => {
-      buf += d.toString();
-      const m = /\((gr_[0-9a-z]+)\)/.exec(buf);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-  });
+async function requestedId(child: ChildProcess): Promise<string> {
+  return (await waitForStderr(child, /\((gr_[0-9a-z]+)\)/, 15_000))[1]!;
 }
 
 describe('grants end to end (real CLI processes)', () => {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collect, runCli, spawnCli, tempHome } from './support/cli.js';
+import { collect, runCli, spawnCli, tempHome, waitForStderr } from './support/cli.js';
 import { TestBrowser } from './support/identity-browser.js';
-import { startIdentityStack, waitForStderr } from './support/identity-stack.js';
+import { startIdentityStack } from './support/identity-stack.js';
 
 describe('gatectl login (device flow against a real oidc-provider)', () => {
   it('logs alice in through the IdP pages, then status shows her and her groups', async () => {

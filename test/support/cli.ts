@@ -68,3 +68,19 @@ export function collect(child: ChildProcess, input?: string, timeoutMs = 30_000)
     });
   });
 }
+
+/** Resolves with the first match of `re` in what the child has written to stderr so far. */
+export function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`stderr never matched ${re}:\n${seen}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer | string) => {
+      seen += String(d);
+      const m = re.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+  });
+}

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { type DevIdp, startDevIdp } from '../../src/auth/dev/dev-idp.js';
 import type { BrokerConfigInput } from '../../src/broker/config/schema.js';
 import { createLogger } from '../../src/broker/server.js';
 import { startTestBroker, type TestBroker } from './broker.js';
-import { type CliResult, collect, spawnCli } from './cli.js';
+import { type CliResult, collect, spawnCli, waitForStderr } from './cli.js';
 import { TestBrowser } from './identity-browser.js';
 
 export interface IdentityStack {
@@ -82,19 +81,4 @@ export async function deviceLogin(
   page = await browser.submit(page, { button: 'Confirm' });
   if (!page.html.includes('You are signed in')) throw new Error(`device verification failed:\n${page.html}`);
   return done;
-}
-
-export function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`stderr never matched ${re}:\n${seen}`)), timeoutMs);
-    child.stderr!.on('data', (d: Buffer | string) => {
-      seen += String(d);
-      const m = re.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-  });
 }
