@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { collect, spawnCli } from './support/cli.js';
+import { collect, spawnCli, waitForStderr } from './support/cli.js';
 import {
   childrenOf,
   eventually,
@@ -274,7 +274,12 @@ describe('gatectl connect', () => {
     expect(res.status).toBe(200);
     const r = await done;
     w.cliOutput.push(r.stdout, r.stderr);
-    expect(r.stderr).toContain(`Requested access to db-approval (${grant.id})`);
+    // Who must decide, and how, while it waits; then who did.
+    expect(r.stderr).toContain(
+      `Requested access to db-approval (${grant.id}); waiting for approval by dba (0 of 1); the request expires in`,
+    );
+    expect(r.stderr).toContain(`An approver runs \`gatectl approve ${grant.id}\`.`);
+    expect(r.stderr).toContain('Approved by dba@example.com.');
     expect(r.stdout.trim()).toBe('5');
     expect(r.code).toBe(0);
 
@@ -289,6 +294,21 @@ describe('gatectl connect', () => {
     ]);
     expect(timedOut.code).toBe(6);
     expect(timedOut.stderr).toContain('is still pending');
+  });
+
+  it('withdraws its request on Ctrl-C while waiting for an approval', async () => {
+    const child = spawnCli(['connect', 'db-approval', '--reason', 'incident 8'], {
+      env: await w.cliEnv('changed-mind@example.com'),
+    });
+    const done = collect(child, undefined, 30_000);
+    const [, id] = await waitForStderr(child, /Requested access to db-approval \((gr_[0-9a-z]+)\)/);
+    child.kill('SIGINT');
+    const r = await done;
+    w.cliOutput.push(r.stdout, r.stderr);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain(`Withdrew request ${id}.`);
+    const row = await db().selectFrom('grants').selectAll().where('id', '=', id!).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ state: 'ended', end_reason: 'withdrawn by the requester' });
   });
 
   it('closes the local port and exits when the grant runs out', async () => {

@@ -1,10 +1,10 @@
 import type { GrantView } from '../../broker/grants/grant.types.js';
 import { formatDuration, parseDuration } from '../../lib/duration.js';
 import type { CommandContext } from '../context.js';
-import { CliError, ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { approvalProgress, writeGrant } from '../grants/format.js';
 import { progress } from '../grants/spinner.js';
-import { grantOutcomeError, waitForGrant } from '../grants/wait.js';
+import { grantOutcomeError, waitForGrant, withdrawRequest } from '../grants/wait.js';
 import { formatTime, info, writeJson } from '../io/output.js';
 import { brokerClient } from '../session.js';
 
@@ -94,14 +94,5 @@ export async function run(
 
 /** Ctrl-C while waiting: the request is withdrawn so nobody approves what is no longer wanted. */
 async function withdraw(ctx: CommandContext, id: string): Promise<void> {
-  try {
-    const client = await brokerClient({ ...ctx, signal: AbortSignal.timeout(5000) });
-    await client.request('POST', `/v1/grants/${encodeURIComponent(id)}/withdraw`, undefined, {
-      timeoutMs: 5000,
-    });
-    info(ctx.io, `Withdrew request ${id}.`);
-  } catch (err) {
-    const msg = err instanceof CliError ? err.message : (err as Error).message;
-    info(ctx.io, `Could not withdraw request ${id} (${msg}); it expires undecided.`);
-  }
+  info(ctx.io, await withdrawRequest(brokerClient({ ...ctx, signal: AbortSignal.timeout(5000) }), id, 5000));
 }

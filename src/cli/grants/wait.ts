@@ -132,3 +132,20 @@ export function grantOutcomeError(grant: GrantView): CliError | null {
       );
   }
 }
+
+/**
+ * Withdraws a request its requester stopped waiting for (Ctrl-C), so nobody approves what is no
+ * longer wanted; returns what to tell them. A client still being made counts as the attempt.
+ */
+export async function withdrawRequest(
+  client: BrokerClient | Promise<BrokerClient>,
+  id: string,
+  timeoutMs: number,
+): Promise<string> {
+  try {
+    await (await client).request('POST', `/v1/grants/${encodeURIComponent(id)}/withdraw`, {}, { timeoutMs });
+    return `Withdrew request ${id}.`;
+  } catch (err) {
+    return `Could not withdraw request ${id} (${(err as Error).message}); it expires undecided.`;
+  }
+}

@@ -1,6 +1,8 @@
 import type { GrantView } from '../../broker/grants/grant.types.js';
+import { formatDuration } from '../../lib/duration.js';
 import type { BrokerClient } from '../broker-client.js';
-import { grantOutcomeError, waitForGrant } from '../grants/wait.js';
+import { approvalProgress } from '../grants/format.js';
+import { grantOutcomeError, waitForGrant, withdrawRequest } from '../grants/wait.js';
 
 export interface EnsureGrantOptions {
   reason?: string;
@@ -36,19 +38,23 @@ export async function ensureGrant(
   });
   let grant = created.grant;
   if (grant.state === 'pending') {
+    const id = grant.id;
+    const expires = grant.request_expires_at ? Date.parse(grant.request_expires_at) : null;
+    const left = expires
+      ? `; the request expires in ${formatDuration(Math.max(0, expires - Date.now()))}`
+      : '';
     options.onStatus?.(
-      `Requested access to ${target} (${grant.id}); waiting for ${grant.approvals_required} approval(s)…`,
+      `Requested access to ${target} (${id}); waiting for ${approvalProgress(grant)}${left}. An approver runs \`gatectl approve ${id}\`.`,
     );
     try {
-      grant = await waitForGrant(client, grant.id, { timeoutMs: options.waitMs, signal: options.signal });
+      grant = await waitForGrant(client, id, { timeoutMs: options.waitMs, signal: options.signal });
     } catch (err) {
-      if (options.signal.aborted && options.withdrawWith) {
-        await options.withdrawWith
-          .request('POST', `/v1/grants/${encodeURIComponent(grant.id)}/withdraw`, {}, { timeoutMs: 2000 })
-          .catch(() => {});
-      }
+      if (options.signal.aborted && options.withdrawWith)
+        options.onStatus?.(await withdrawRequest(options.withdrawWith, id, 2000));
       throw err;
     }
+    const by = grant.decisions.filter((d) => d.decision === 'approve').map((d) => d.approver);
+    if (grant.state === 'approved' && by.length > 0) options.onStatus?.(`Approved by ${by.join(', ')}.`);
   }
   const error = grantOutcomeError(grant);
   if (error) throw error;
