@@ -112,6 +112,11 @@ describe('gatectl connect', () => {
     const rb = await b.stop();
     expect(ra.code).toBe(0);
     expect(rb.code).toBe(0);
+    // Ctrl-C says what each tunnel carried.
+    expect(ra.stderr).toMatch(
+      /Closed the tunnel to db \(6 connections, ↑ \d+(\.\d)? (B|KiB) ↓ \d+(\.\d)? (B|KiB)\)\.\n$/,
+    );
+    expect(rb.stderr).toMatch(/Closed the tunnel to db \(1 connection, ↑ \d+ B ↓ \d+ B\)\.\n$/);
     const tunnels = await db()
       .selectFrom('tunnels')
       .selectAll()

@@ -4,7 +4,7 @@ import { formatTime } from '../io/output.js';
 import { connectionUri } from '../tunnel/connection-info.js';
 import { removeServiceEntry, serviceFilePath, writeServiceEntry } from '../tunnel/pg-service.js';
 import { startTunnel, type TunnelFlags } from '../tunnel/start-tunnel.js';
-import { StatusLine } from '../tunnel/status-line.js';
+import { StatusLine, tunnelSummary } from '../tunnel/status-line.js';
 import { grantEndNotice, watchGrant } from '../tunnel/watch-grant.js';
 
 interface ConnectOptions extends TunnelFlags {
@@ -109,6 +109,7 @@ export async function run(
   status.stop();
   if (ended.message) stderr(ended.message);
   await tunnel.close();
+  if (!ended.message) stderr(`Closed the tunnel to ${target} (${tunnelSummary(tunnel.local.stats)}).`);
   if (o.pgService && serviceFile) {
     try {
       removeServiceEntry(serviceFile, o.pgService, info.port);

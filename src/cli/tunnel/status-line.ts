@@ -1,5 +1,5 @@
 import type { IOStreams } from '../io/streams.js';
-import type { LocalTunnel, TunnelEvent } from './local-tunnel.js';
+import type { LocalTunnel, TunnelEvent, TunnelStats } from './local-tunnel.js';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -11,6 +11,11 @@ export function formatBytes(n: number): string {
     i++;
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** What a tunnel carried, for the line printed when it closes. */
+export function tunnelSummary(s: TunnelStats): string {
+  return `${s.total} connection${s.total === 1 ? '' : 's'}, ↑ ${formatBytes(s.bytesUp)} ↓ ${formatBytes(s.bytesDown)}`;
 }
 
 /**
