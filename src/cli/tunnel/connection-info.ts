@@ -1,4 +1,6 @@
 import type { TunnelView } from '../../broker/tunnels/tunnel.types.js';
+import { errorResponse } from '../../proxy/postgres/backend-messages.js';
+import type { ConnectionFailure } from './local-tunnel.js';
 
 /** Where and how a local client reaches an open tunnel. */
 export interface ConnectionInfo {
@@ -66,4 +68,17 @@ export function fillPlaceholders(args: readonly string[], info: ConnectionInfo):
   return args.map((a) =>
     a.replace(/\{(host|port|database|user)\}/g, (_, k: keyof typeof values) => values[k]),
   );
+}
+
+/**
+ * What a PostgreSQL client is told when the tunnel cannot carry its connection: a FATAL
+ * ErrorResponse, which libpq, and so psql, prints whether it sent its startup packet or an
+ * SSLRequest first. SQLSTATE 08004 when the broker refused it, 08001 when it could not be reached.
+ */
+export function postgresFailureReply(failure: ConnectionFailure): Buffer {
+  return errorResponse({
+    severity: 'FATAL',
+    code: failure.kind === 'refused' ? '08004' : '08001',
+    message: `gatectl: ${failure.message}`,
+  });
 }

@@ -14,7 +14,23 @@ export interface LocalTunnelOptions {
   tokens: TokenSource | null;
   /** Local port; 0 (the default) takes a free one. */
   port?: number;
+  /**
+   * What to tell a local client whose connection cannot be carried (the broker refused it or
+   * cannot be reached), in the client's own protocol, before the connection closes: a client
+   * that is merely disconnected reports a crashed server. Without it the connection just closes.
+   */
+  failureReply?: (failure: ConnectionFailure) => Buffer;
 }
+
+/** Why a local connection could not be carried to the broker. */
+export interface ConnectionFailure {
+  /** `refused`: the broker answered no (grant ended, tunnel closed…); `unreachable`: no answer. */
+  kind: 'refused' | 'unreachable';
+  message: string;
+}
+
+/** How long a client told why its connection failed has to read that before the close. */
+const FAILURE_LINGER_MS = 2000;
 
 export interface TunnelStats {
   open: number;
@@ -214,12 +230,26 @@ export class LocalTunnel {
       });
     })().catch((err: Error) => {
       if (socket.destroyed) return;
+      let failure: ConnectionFailure;
       if (err instanceof UpgradeRefusedError) {
-        this.#emit({ kind: 'refused', id, status: err.status, ...refusalOf(err) });
+        const refusal = refusalOf(err);
+        this.#emit({ kind: 'refused', id, status: err.status, ...refusal });
+        failure = { kind: 'refused', message: refusal.message };
       } else {
-        this.#emit({ kind: 'error', id, message: err.message });
+        const message = `cannot reach the broker at ${this.#options.brokerUrl} (${err.message})`;
+        this.#emit({ kind: 'error', id, message });
+        failure = { kind: 'unreachable', message };
       }
-      socket.destroy();
+      const reply = this.#options.failureReply;
+      if (!reply) {
+        socket.destroy();
+        return;
+      }
+      // The reply, then the end of the stream; what the client sent meanwhile is read and
+      // dropped, so closing does not reset the connection before it has read the reply.
+      socket.end(reply(failure));
+      socket.resume();
+      setTimeout(() => socket.destroy(), FAILURE_LINGER_MS).unref();
     });
   }
 

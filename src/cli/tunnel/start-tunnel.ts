@@ -6,7 +6,7 @@ import type { CommandContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatTime } from '../io/output.js';
 import { tokenSource } from '../session.js';
-import { type ConnectionInfo, connectionInfo } from './connection-info.js';
+import { type ConnectionInfo, connectionInfo, postgresFailureReply } from './connection-info.js';
 import { ensureGrant } from './ensure-grant.js';
 import { type LightFetch, lightFetch } from './light-fetch.js';
 import { LocalTunnel } from './local-tunnel.js';
@@ -121,7 +121,13 @@ async function open(
     onStatus(
       `The grant to ${target} ends at ${formatTime(endsAt)}, sooner than --duration ${flags.duration} (an active grant is reused as it is; policy caps new ones).`,
     );
-  const local = new LocalTunnel({ brokerUrl: url, tunnelId: created.tunnel.id, tokens, port: parsed.port });
+  const local = new LocalTunnel({
+    brokerUrl: url,
+    tunnelId: created.tunnel.id,
+    tokens,
+    port: parsed.port,
+    failureReply: postgresFailureReply,
+  });
   let port: number;
   try {
     port = await local.listen();
