@@ -5,8 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/broker/config/load.js';
 import { type Broker, createLogger, startBroker } from '../src/broker/server.js';
-import { spawnCli } from './support/cli.js';
-import { startTunnelWorld, TARGET, type TunnelWorld } from './tunnel-fixtures.js';
+import { startConnect as startConnectIn, startTunnelWorld, type TunnelWorld } from './tunnel-fixtures.js';
 
 const run = promisify(execFile);
 
@@ -30,29 +29,11 @@ async function psql(uri: string, sql: string): Promise<{ ok: boolean; out: strin
   }
 }
 
-/** Starts `gatectl connect --json` talking to the broker itself (not the fixtures' recording proxy). */
+/** `gatectl connect --json` talking to the broker itself, as a user's would (not through the fixtures' recording proxy). */
 async function startConnect(identity: string) {
-  const child = spawnCli(['connect', TARGET, '--json'], {
-    env: await w.cliEnv(identity, { GATECTL_BROKER: w.broker.url }),
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const info = await new Promise<{ uri: string; tunnel_id: string }>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (stdout.includes('\n')) resolve(JSON.parse(stdout.split('\n')[0]!));
-    });
-    void exited.then((code) => reject(new Error(`gatectl connect exited with ${code}: ${stderr}`)));
-  });
-  const output = () => {
-    w.cliOutput.push(stdout, stderr);
-    return stderr;
-  };
-  return { child, exited, ...info, stderr: () => stderr, output };
+  const c = await startConnectIn(w, identity, ['--json'], { GATECTL_BROKER: w.broker.url });
+  const { uri, tunnel_id } = JSON.parse(c.line) as { uri: string; tunnel_id: string };
+  return { ...c, uri, tunnel_id };
 }
 
 describe('a running `gatectl connect` whose connections the broker cannot take', () => {
@@ -71,7 +52,7 @@ describe('a running `gatectl connect` whose connections the broker cannot take',
       out: expect.stringMatching(/FATAL: +gatectl: this tunnel is closed: open a new one/),
     });
     expect(await c.exited).toBe(1);
-    expect(c.output()).toContain(
+    expect(c.stderr()).toContain(
       'The tunnel to db can no longer be used: this tunnel is closed: open a new one',
     );
   });
@@ -104,9 +85,9 @@ describe('a running `gatectl connect` whose connections the broker cannot take',
     expect(await psql(uri, 'select 3')).toEqual({ ok: true, out: '3' });
     expect(c.child.exitCode).toBeNull();
 
-    c.child.kill('SIGINT');
-    expect(await c.exited).toBe(0);
-    expect(c.output()).toMatch(/Closed the tunnel to db \(3 connections, /);
+    const stopped = await c.stop();
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toMatch(/Closed the tunnel to db \(3 connections, /);
     expect(w.cliOutput.join('\n')).not.toContain(w.upstreamPassword);
   });
 });

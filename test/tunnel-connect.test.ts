@@ -12,6 +12,7 @@ import {
   childrenOf,
   eventually,
   openSessions,
+  startConnect as startConnectIn,
   startTunnelWorld,
   TARGET,
   type TunnelWorld,
@@ -43,30 +44,8 @@ afterAll(async () => {
 
 const db = () => w.broker.broker.ctx.store.db;
 
-/** Starts `gatectl connect` and resolves with the child and the first line it prints on stdout. */
-async function startConnect(identity: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const child = spawnCli(['connect', TARGET, ...args], { env: await w.cliEnv(identity, env) });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
-    });
-    child.once('exit', (code) => reject(new Error(`gatectl connect exited with ${code}: ${stderr}`)));
-  });
-  const stop = async () => {
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.kill('SIGINT');
-    const code = await exited;
-    w.cliOutput.push(stdout, stderr);
-    return { code, stdout, stderr };
-  };
-  return { child, line, stop, stderr: () => stderr };
-}
+const startConnect = (identity: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+  startConnectIn(w, identity, args, env);
 
 async function psql(uri: string, sql: string) {
   const { stdout } = await run('psql', ['-XAt', uri, '-c', sql]);
@@ -319,9 +298,7 @@ describe('gatectl connect', () => {
   it('closes the local port and exits when the grant runs out', async () => {
     const c = await startConnect('short@example.com', ['--duration', '2s', '--json']);
     const { port } = JSON.parse(c.line) as { port: number };
-    const code = await new Promise<number | null>((resolve) => c.child.once('exit', (n) => resolve(n)));
-    w.cliOutput.push(c.stderr());
-    expect(code).toBe(0);
+    expect(await c.exited).toBe(0);
     expect(c.stderr()).toMatch(/The grant to db ended at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; tunnel closed\./);
     await expect(
       run('psql', ['-XAt', `postgresql://gatectl:x@127.0.0.1:${port}/app`, '-c', 'select 1']),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, connect as tcpConnect } from 'node:net';
 import type { BrokerConfigInput } from '../src/broker/config/schema.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { type CliResult, runCli } from './support/cli.js';
+import { type CliResult, runCli, spawnCli } from './support/cli.js';
 import { startPostgres, type TestPostgres, type TestPostgresOptions } from './support/postgres.js';
 
 /** Everything a tunnel test needs: a real PostgreSQL target, a broker, and a window on what the CLI receives. */
@@ -194,4 +194,42 @@ export async function childrenOf(pid: number): Promise<string[]> {
   };
   walk(pid);
   return out;
+}
+
+/**
+ * Starts `gatectl connect <TARGET>` for `identity` and resolves with the child and the first line
+ * it prints on stdout (the URI, or the JSON with `--json`). `stop()` sends Ctrl-C and waits for
+ * the exit; either way the CLI's output goes to `world.cliOutput` once it has exited.
+ */
+export async function startConnect(
+  world: TunnelWorld,
+  identity: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+) {
+  const child = spawnCli(['connect', TARGET, ...args], { env: await world.cliEnv(identity, env) });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      world.cliOutput.push(stdout, stderr);
+      resolve(code);
+    }),
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+    });
+    void exited.then((code) => reject(new Error(`gatectl connect exited with ${code}: ${stderr}`)));
+  });
+  const stop = async () => {
+    child.kill('SIGINT');
+    const code = await exited;
+    return { code, stdout, stderr };
+  };
+  return { child, line, exited, stop, stderr: () => stderr };
 }
