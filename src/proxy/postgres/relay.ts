@@ -55,6 +55,9 @@ const SERVER_TYPES = [
   Backend.portalSuspended,
 ];
 
+/** What a forgotten entry of the relay's seen bodies holds. */
+const NO_BODY = Buffer.alloc(0);
+
 /** How long a FATAL waits for a half-forwarded server message to finish before the close. */
 const BOUNDARY_WAIT_MS = 1000;
 /** How long a closing peer gets to read its last bytes. */
@@ -92,9 +95,16 @@ export class Relay {
    */
   readonly #seenTypes: number[] = [];
   readonly #seenBodies: Buffer[] = [];
+  /**
+   * How many entries of the two arrays above belong to the chunk being relayed. The arrays keep
+   * their length between chunks: emptying them (`length = 0`) frees their backing stores, so
+   * every chunk would allocate them again.
+   */
+  #seen = 0;
   readonly #collect = (type: number, body: Buffer): undefined => {
-    this.#seenTypes.push(type);
-    this.#seenBodies.push(body);
+    const i = this.#seen++;
+    this.#seenTypes[i] = type;
+    this.#seenBodies[i] = body;
     return undefined;
   };
 
@@ -218,13 +228,15 @@ export class Relay {
   #decodeSeen(decode: (type: number, body: Buffer) => undefined): void {
     const types = this.#seenTypes;
     const bodies = this.#seenBodies;
-    for (let i = 0; i < types.length; i++) decode(types[i]!, bodies[i]!);
+    for (let i = 0; i < this.#seen; i++) decode(types[i]!, bodies[i]!);
     this.#forgetSeen();
   }
 
+  /** Drops the bodies (views into a chunk, which they would keep alive) and starts over. */
   #forgetSeen(): void {
-    this.#seenTypes.length = 0;
-    this.#seenBodies.length = 0;
+    const bodies = this.#seenBodies;
+    for (let i = 0; i < this.#seen; i++) bodies[i] = NO_BODY;
+    this.#seen = 0;
   }
 
   #writeClient(chunk: Buffer): boolean {
