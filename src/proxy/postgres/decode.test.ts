@@ -75,6 +75,21 @@ describe('decoders', () => {
     expect(() => decodeBind(body(negative))).toThrow(ProtocolError);
   });
 
+  it('decodes a body in place between bounds, never reading past its end', () => {
+    const parse = body(new ByteWriter().cstring('s1').cstring('select 1').int16(0).message(0x50));
+    const bind = body(new ByteWriter().cstring('').cstring('s1').int16(0).int16(1).message(0x42));
+    // The bodies inside one chunk, between other bytes (a Sync after them has a 0 in its length).
+    const chunk = Buffer.concat([Buffer.from('xx'), parse, bind, Buffer.from([0x53, 0, 0, 0, 4])]);
+    const p0 = 2;
+    const b0 = p0 + parse.length;
+    expect(decodeParse(chunk, p0, b0)).toEqual({ name: 's1', text: 'select 1' });
+    expect(decodeBind(chunk, b0, b0 + bind.length)).toEqual({ portal: '', statement: 's1', paramCount: 1 });
+    expect(decodeCString(chunk, p0, b0)).toBe('s1');
+    // A terminator that lies only beyond the end is not taken: the text's own is cut off here.
+    expect(() => decodeParse(chunk, p0, p0 + 5)).toThrow(ProtocolError);
+    expect(() => decodeBind(chunk, b0, b0 + bind.length - 1)).toThrow(ProtocolError);
+  });
+
   it('decodes error fields as the engine encodes them', () => {
     const fields = decodeErrorFields(
       body(errorResponse({ severity: 'FATAL', code: '28P01', message: 'nope' })),

@@ -45,21 +45,22 @@ export function decodeErrorFields(body: Buffer): Map<string, string> {
 
 /**
  * The relay decodes a few fields of every Parse, Bind and Execute, so these read the body in
- * place instead of through a ByteReader, and an empty name (the unnamed statement or portal, by
- * far the commonest) costs no string decoding.
+ * place, within `[start, end)` of the buffer the framer scanned (no view of it is made), instead
+ * of through a ByteReader, and an empty name (the unnamed statement or portal, by far the
+ * commonest) costs no string decoding.
  */
-function nulAt(body: Buffer, start: number): number {
-  const nul = start < body.length ? body.indexOf(0, start) : -1;
-  if (nul < 0) throw new ProtocolError('string without terminator');
+function nulAt(buf: Buffer, from: number, end: number): number {
+  const nul = from < end ? buf.indexOf(0, from) : -1;
+  if (nul < 0 || nul >= end) throw new ProtocolError('string without terminator');
   return nul;
 }
 
-function textOf(body: Buffer, start: number, end: number): string {
-  return end === start ? '' : body.toString('utf8', start, end);
+function textOf(buf: Buffer, start: number, end: number): string {
+  return end === start ? '' : buf.toString('utf8', start, end);
 }
 
-export function decodeCString(body: Buffer): string {
-  return textOf(body, 0, nulAt(body, 0));
+export function decodeCString(buf: Buffer, start = 0, end = buf.length): string {
+  return textOf(buf, start, nulAt(buf, start, end));
 }
 
 export interface ParseMessage {
@@ -67,10 +68,10 @@ export interface ParseMessage {
   text: string;
 }
 
-export function decodeParse(body: Buffer): ParseMessage {
-  const nameEnd = nulAt(body, 0);
-  const textEnd = nulAt(body, nameEnd + 1);
-  return { name: textOf(body, 0, nameEnd), text: textOf(body, nameEnd + 1, textEnd) };
+export function decodeParse(buf: Buffer, start = 0, end = buf.length): ParseMessage {
+  const nameEnd = nulAt(buf, start, end);
+  const textEnd = nulAt(buf, nameEnd + 1, end);
+  return { name: textOf(buf, start, nameEnd), text: textOf(buf, nameEnd + 1, textEnd) };
 }
 
 export interface BindMessage {
@@ -79,18 +80,18 @@ export interface BindMessage {
   paramCount: number;
 }
 
-export function decodeBind(body: Buffer): BindMessage {
-  const portalEnd = nulAt(body, 0);
-  const statementEnd = nulAt(body, portalEnd + 1);
+export function decodeBind(buf: Buffer, start = 0, end = buf.length): BindMessage {
+  const portalEnd = nulAt(buf, start, end);
+  const statementEnd = nulAt(buf, portalEnd + 1, end);
   let at = statementEnd + 1;
-  if (at + 2 > body.length) throw new ProtocolError('message ends early');
-  const formats = body.readInt16BE(at);
+  if (at + 2 > end) throw new ProtocolError('message ends early');
+  const formats = buf.readInt16BE(at);
   at += 2 + formats * 2;
-  if (formats < 0 || at + 2 > body.length) throw new ProtocolError('message ends early');
+  if (formats < 0 || at + 2 > end) throw new ProtocolError('message ends early');
   return {
-    portal: textOf(body, 0, portalEnd),
-    statement: textOf(body, portalEnd + 1, statementEnd),
-    paramCount: body.readInt16BE(at),
+    portal: textOf(buf, start, portalEnd),
+    statement: textOf(buf, portalEnd + 1, statementEnd),
+    paramCount: buf.readInt16BE(at),
   };
 }
 

@@ -68,8 +68,8 @@ export class FrameReader {
       if (this.#pending.length > 0) {
         const used = this.#framer.push(
           this.#pending,
-          (type, body) => {
-            frame = { type, body };
+          (type, buf, start, end) => {
+            frame = { type, body: buf.subarray(start, end) };
             return false;
           },
           0,

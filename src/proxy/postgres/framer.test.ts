@@ -15,8 +15,11 @@ function msg(type: string, body: string | Buffer): Buffer {
 function collect(framer: MessageFramer, chunks: Buffer[]): Array<[string, string]> {
   const seen: Array<[string, string]> = [];
   for (const c of chunks) {
-    const used = framer.push(c, (type, body) => {
-      seen.push([type === UNTYPED ? '<startup>' : String.fromCharCode(type), body.toString('latin1')]);
+    const used = framer.push(c, (type, buf, start, end) => {
+      seen.push([
+        type === UNTYPED ? '<startup>' : String.fromCharCode(type),
+        buf.toString('latin1', start, end),
+      ]);
       return undefined;
     });
     expect(used).toBe(c.length);

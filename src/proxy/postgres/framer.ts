@@ -2,12 +2,13 @@ import { MessageTooLargeError, ProtocolError } from './errors.js';
 import { UNTYPED } from './protocol.js';
 
 /**
- * Called for each complete message whose type the framer was asked to deliver. `body` excludes
- * the type byte and length; it is a view into the scanned chunk when the message lies within
- * one chunk (valid as long as the chunk's bytes are) and a copy otherwise. Return `false` to
- * stop scanning right after this message.
+ * Called for each complete message whose type the framer was asked to deliver. The body (without
+ * the type byte and length) is `buf[start, end)`: the scanned chunk itself when the message lies
+ * within it (valid as long as the chunk's bytes are), a copy of just the body otherwise. Bounds
+ * instead of a view: the relay reads a few fields of several messages per transaction, and a
+ * view is an allocation each. Return `false` to stop scanning right after this message.
  */
-export type FrameHandler = (type: number, body: Buffer) => boolean | undefined;
+export type FrameHandler = (type: number, buf: Buffer, start: number, end: number) => boolean | undefined;
 
 export interface FramerOptions {
   maxMessageSize: number;
@@ -142,8 +143,8 @@ export class MessageFramer {
           this.#remaining = bodyLen;
           this.#body = null;
         } else if (pos + bodyLen <= len) {
-          // Whole body in this chunk: hand out a view, no copy.
-          const stop = handler?.(this.#type, chunk.subarray(pos, pos + bodyLen)) === false;
+          // Whole body in this chunk: hand out its bounds, no copy.
+          const stop = handler?.(this.#type, chunk, pos, pos + bodyLen) === false;
           pos += bodyLen;
           if (stop || stopAtBoundary) return pos;
           continue;
@@ -166,7 +167,7 @@ export class MessageFramer {
       const body = this.#body;
       this.#body = null;
       if (body) {
-        if (handler?.(this.#type, body) === false) return pos;
+        if (handler?.(this.#type, body, 0, body.length) === false) return pos;
       }
       if (stopAtBoundary) return pos;
     }

@@ -55,7 +55,7 @@ const SERVER_TYPES = [
   Backend.portalSuspended,
 ];
 
-/** What a forgotten entry of the relay's seen bodies holds. */
+/** What a forgotten entry of the relay's seen buffers holds. */
 const NO_BODY = Buffer.alloc(0);
 
 /** How long a FATAL waits for a half-forwarded server message to finish before the close. */
@@ -94,17 +94,22 @@ export class Relay {
    * belongs in the scan instead).
    */
   readonly #seenTypes: number[] = [];
-  readonly #seenBodies: Buffer[] = [];
+  /** Where each body is: `[start, end)` of a buffer (the chunk, or a body assembled across chunks). */
+  readonly #seenBufs: Buffer[] = [];
+  readonly #seenStarts: number[] = [];
+  readonly #seenEnds: number[] = [];
   /**
-   * How many entries of the two arrays above belong to the chunk being relayed. The arrays keep
+   * How many entries of the arrays above belong to the chunk being relayed. The arrays keep
    * their length between chunks: emptying them (`length = 0`) frees their backing stores, so
    * every chunk would allocate them again.
    */
   #seen = 0;
-  readonly #collect = (type: number, body: Buffer): undefined => {
+  readonly #collect = (type: number, buf: Buffer, start: number, end: number): undefined => {
     const i = this.#seen++;
     this.#seenTypes[i] = type;
-    this.#seenBodies[i] = body;
+    this.#seenBufs[i] = buf;
+    this.#seenStarts[i] = start;
+    this.#seenEnds[i] = end;
     return undefined;
   };
 
@@ -225,17 +230,19 @@ export class Relay {
     this.#decodeSeen(this.#onServerMessage);
   };
 
-  #decodeSeen(decode: (type: number, body: Buffer) => undefined): void {
+  #decodeSeen(decode: (type: number, buf: Buffer, start: number, end: number) => undefined): void {
     const types = this.#seenTypes;
-    const bodies = this.#seenBodies;
-    for (let i = 0; i < this.#seen; i++) decode(types[i]!, bodies[i]!);
+    const bufs = this.#seenBufs;
+    const starts = this.#seenStarts;
+    const ends = this.#seenEnds;
+    for (let i = 0; i < this.#seen; i++) decode(types[i]!, bufs[i]!, starts[i]!, ends[i]!);
     this.#forgetSeen();
   }
 
-  /** Drops the bodies (views into a chunk, which they would keep alive) and starts over. */
+  /** Lets go of the buffers (a chunk would otherwise stay alive until overwritten) and starts over. */
   #forgetSeen(): void {
-    const bodies = this.#seenBodies;
-    for (let i = 0; i < this.#seen; i++) bodies[i] = NO_BODY;
+    const bufs = this.#seenBufs;
+    for (let i = 0; i < this.#seen; i++) bufs[i] = NO_BODY;
     this.#seen = 0;
   }
 
@@ -244,7 +251,7 @@ export class Relay {
     return this.#client.write(chunk);
   }
 
-  #onClientMessage = (type: number, body: Buffer): undefined => {
+  #onClientMessage = (type: number, buf: Buffer, start: number, end: number): undefined => {
     const tracker = this.#tracker;
     try {
       switch (type) {
@@ -253,23 +260,23 @@ export class Relay {
           tracker.sync();
           break;
         case Frontend.query:
-          tracker.query(body.toString('utf8', 0, Math.max(0, body.length - 1)));
+          tracker.query(buf.toString('utf8', start, Math.max(start, end - 1)));
           break;
         case Frontend.parse: {
-          const p = decodeParse(body);
+          const p = decodeParse(buf, start, end);
           tracker.parse(p.name, p.text);
           break;
         }
         case Frontend.bind: {
-          const b = decodeBind(body);
+          const b = decodeBind(buf, start, end);
           tracker.bind(b.portal, b.statement, b.paramCount);
           break;
         }
         case Frontend.execute:
-          tracker.execute(decodeCString(body));
+          tracker.execute(decodeCString(buf, start, end));
           break;
         case Frontend.close: {
-          const c = decodeClose(body);
+          const c = decodeClose(buf.subarray(start, end));
           tracker.close(c.kind, c.name);
           break;
         }
@@ -284,15 +291,15 @@ export class Relay {
     return undefined;
   };
 
-  #onServerMessage = (type: number, body: Buffer): undefined => {
+  #onServerMessage = (type: number, buf: Buffer, start: number, end: number): undefined => {
     const tracker = this.#tracker;
     try {
       switch (type) {
         case Backend.commandComplete:
-          tracker.commandComplete(body.toString('utf8', 0, Math.max(0, body.length - 1)));
+          tracker.commandComplete(buf.toString('utf8', start, Math.max(start, end - 1)));
           break;
         case Backend.errorResponse: {
-          const f = decodeErrorFields(body);
+          const f = decodeErrorFields(buf.subarray(start, end));
           const severity = f.get('V') ?? f.get('S');
           if (severity === 'FATAL' || severity === 'PANIC') this.#serverSentFatal = true;
           tracker.error(f.get('C') ?? 'XX000', f.get('M') ?? '');
