@@ -151,13 +151,22 @@ describe('session event chunks', () => {
       2 ** 53 + 2,
       -1_764_460_000_000,
     ];
+    // Statements repeat, as the same string or as an equal copy (the writer keeps the last one).
+    let previous: string | null = null;
+    const statement = () => {
+      const r = rnd();
+      if (r < 0.25) return previous;
+      if (r < 0.5) return previous === null ? null : ` ${previous}`.slice(1);
+      previous = text();
+      return previous;
+    };
     for (let i = 0; i < 20_000; i++) {
       const row = {
         session_id: 'se_x',
         seq: pick([1, 2 ** 31 + 1, 17]),
         at: i % 3 === 0 ? pick(stamps) : 1_764_460_000_000 + Math.floor(rnd() * 1e9),
         kind: pick(['statement', 'x"y']),
-        statement: text(),
+        statement: statement(),
         param_count: pick(numbers),
         command_tag: text(),
         rows: pick(numbers),

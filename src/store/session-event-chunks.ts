@@ -81,7 +81,27 @@ export function chunkSessionEvents(
  * much of it in turning the timestamp and the duration, which are not small integers, into text.
  */
 export function eventLine(r: SessionEventInput): string {
-  return `[${jsonNumber(r.seq)},${jsonTimestamp(r.at)},${jsonString(r.kind)},${jsonString(r.statement)},${jsonNumber(r.param_count)},${jsonString(r.command_tag)},${jsonNumber(r.rows)},${jsonMillis(r.duration_ms)},${jsonString(r.error)},${jsonString(r.data)}]`;
+  return `[${jsonNumber(r.seq)},${jsonTimestamp(r.at)},${jsonString(r.kind)},${statementJson(r.statement)},${jsonNumber(r.param_count)},${jsonString(r.command_tag)},${jsonNumber(r.rows)},${jsonMillis(r.duration_ms)},${jsonString(r.error)},${jsonString(r.data)}]`;
+}
+
+/**
+ * The last statement written and its JSON. Sessions mostly repeat a few statements (a pgbench
+ * or an application's prepared ones), and comparing two equal flat strings is cheaper than
+ * scanning one for characters to escape. Only short statements are kept, so a huge one is not
+ * held after its event.
+ */
+let lastStatement: string | null = null;
+let lastStatementJson = 'null';
+const CACHED_STATEMENT_MAX = 4096;
+
+function statementJson(s: string | null | undefined): string {
+  if (s === lastStatement) return lastStatementJson;
+  const json = jsonString(s);
+  if (s !== undefined && (s === null || s.length <= CACHED_STATEMENT_MAX)) {
+    lastStatement = s;
+    lastStatementJson = json;
+  }
+  return json;
 }
 
 function jsonNumber(n: number | null | undefined): string {
