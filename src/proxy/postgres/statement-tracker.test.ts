@@ -174,4 +174,57 @@ describe('StatementTracker', () => {
     tr.readyForQuery();
     expect(events.map((e) => e.durationMs)).toEqual([2.123, 0]);
   });
+
+  it('keeps order through a pipeline that never empties, however long', () => {
+    const { tr, events } = tracker();
+    let sent = 0;
+    let answered = 0;
+    const send = (n: number) => {
+      for (let i = 0; i < n; i++) tr.query(`select ${sent++}`);
+    };
+    const answer = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        tr.commandComplete(`SELECT ${answered++}`);
+        tr.readyForQuery();
+      }
+    };
+    // Always a few hundred requests ahead of the answers, over several thousand statements.
+    send(300);
+    for (let round = 0; round < 20; round++) {
+      answer(250);
+      send(250);
+    }
+    expect(tr.busy).toBe(true);
+    answer(300);
+    expect(tr.busy).toBe(false);
+    expect(events).toHaveLength(5300);
+    events.forEach((e, i) => {
+      expect(e.statement).toBe(`select ${i}`);
+      expect(e.rows).toBe(i);
+    });
+  });
+
+  it('tells named statements and portals from the unnamed ones', () => {
+    const { tr, events } = tracker();
+    tr.parse('', 'select $1');
+    tr.parse('s1', 'select $1, $2');
+    tr.bind('p1', 's1', 2);
+    tr.bind('', '', 1);
+    tr.execute('p1');
+    tr.execute('');
+    tr.close(0x50, 'p1');
+    tr.execute('p1');
+    tr.close(0x53, '');
+    tr.bind('', '', 0);
+    tr.execute('');
+    tr.sync();
+    for (let i = 0; i < 4; i++) tr.commandComplete('SELECT 1');
+    tr.readyForQuery();
+    expect(events.map((e) => [e.statement, e.paramCount])).toEqual([
+      ['select $1, $2', 2],
+      ['select $1', 1],
+      ['', 0],
+      ['', 0],
+    ]);
+  });
 });
