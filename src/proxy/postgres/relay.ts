@@ -1,11 +1,20 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type ErrorFields, errorResponse } from './backend-messages.js';
-import { decodeBind, decodeClose, decodeCString, decodeErrorFields, decodeParse } from './decode.js';
+import {
+  decodeBind,
+  decodeClose,
+  decodeCString,
+  decodeErrorFields,
+  decodeParse,
+  type ParseMessage,
+  rowsFromTag,
+} from './decode.js';
 import type { ClientStream } from './engine.types.js';
 import { MessageTooLargeError } from './errors.js';
 import { MessageFramer } from './framer.js';
 import { Backend, Frontend } from './protocol.js';
+import { RepeatedText } from './repeated-text.js';
 import type { StatementTracker } from './statement-tracker.js';
 
 export interface RelayOptions {
@@ -54,6 +63,26 @@ const SERVER_TYPES = [
   Backend.emptyQueryResponse,
   Backend.portalSuspended,
 ];
+
+/** The text of a body that ends in a terminator (a Query's SQL, a CommandComplete's tag). */
+function terminatedText(buf: Buffer, start: number, end: number): string {
+  return buf.toString('utf8', start, Math.max(start, end - 1));
+}
+
+interface Tag {
+  tag: string;
+  rows: number | null;
+}
+
+function decodeTag(buf: Buffer, start: number, end: number): Tag {
+  const tag = terminatedText(buf, start, end);
+  return { tag, rows: rowsFromTag(tag) };
+}
+
+/** Signed 16-bit big-endian, read without a bounds check (the caller checked). */
+function int16At(buf: Buffer, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16)) >> 16;
+}
 
 /** What a forgotten entry of the relay's seen buffers holds. */
 const NO_BODY = Buffer.alloc(0);
@@ -104,6 +133,10 @@ export class Relay {
    * every chunk would allocate them again.
    */
   #seen = 0;
+  /** Bodies that repeat from one statement to the next, decoded when they change. */
+  readonly #queries = new RepeatedText(terminatedText);
+  readonly #parses = new RepeatedText<ParseMessage>(decodeParse);
+  readonly #tags = new RepeatedText<Tag>(decodeTag);
   readonly #collect = (type: number, buf: Buffer, start: number, end: number): undefined => {
     const i = this.#seen++;
     this.#seenTypes[i] = type;
@@ -260,20 +293,28 @@ export class Relay {
           tracker.sync();
           break;
         case Frontend.query:
-          tracker.query(buf.toString('utf8', start, Math.max(start, end - 1)));
+          tracker.query(this.#queries.get(buf, start, end));
           break;
         case Frontend.parse: {
-          const p = decodeParse(buf, start, end);
+          const p = this.#parses.get(buf, start, end);
           tracker.parse(p.name, p.text);
           break;
         }
         case Frontend.bind: {
-          const b = decodeBind(buf, start, end);
-          tracker.bind(b.portal, b.statement, b.paramCount);
+          // The unnamed portal and statement (two empty names), read in place: the commonest Bind.
+          const formats =
+            start + 6 <= end && buf[start] === 0 && buf[start + 1] === 0 ? int16At(buf, start + 2) : -1;
+          const counted = start + 4 + formats * 2;
+          if (formats >= 0 && counted + 2 <= end) {
+            tracker.bind('', '', int16At(buf, counted));
+          } else {
+            const b = decodeBind(buf, start, end);
+            tracker.bind(b.portal, b.statement, b.paramCount);
+          }
           break;
         }
         case Frontend.execute:
-          tracker.execute(decodeCString(buf, start, end));
+          tracker.execute(start < end && buf[start] === 0 ? '' : decodeCString(buf, start, end));
           break;
         case Frontend.close: {
           const c = decodeClose(buf.subarray(start, end));
@@ -295,9 +336,11 @@ export class Relay {
     const tracker = this.#tracker;
     try {
       switch (type) {
-        case Backend.commandComplete:
-          tracker.commandComplete(buf.toString('utf8', start, Math.max(start, end - 1)));
+        case Backend.commandComplete: {
+          const t = this.#tags.get(buf, start, end);
+          tracker.commandComplete(t.tag, t.rows);
           break;
+        }
         case Backend.errorResponse: {
           const f = decodeErrorFields(buf.subarray(start, end));
           const severity = f.get('V') ?? f.get('S');
