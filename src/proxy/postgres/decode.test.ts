@@ -9,6 +9,7 @@ import {
   decodeSaslInitialResponse,
   decodeStartupPacket,
   rowsFromTag,
+  unnamedBindParamCount,
 } from './decode.js';
 import { ProtocolError } from './errors.js';
 import { cancelRequest, saslInitialResponse, sslRequest, startupMessage } from './frontend-messages.js';
@@ -73,6 +74,39 @@ describe('decoders', () => {
       expect(() => decodeBind(body(bind).subarray(0, end))).toThrow(ProtocolError);
     const negative = new ByteWriter().cstring('').cstring('').int16(-1).int16(0).message(0x42);
     expect(() => decodeBind(body(negative))).toThrow(ProtocolError);
+  });
+
+  it('reads the parameter count of an unnamed Bind in place, and leaves every other Bind to decodeBind', () => {
+    const unnamed = (formats: number[], params: number) => {
+      const w = new ByteWriter().cstring('').cstring('').int16(formats.length);
+      for (const f of formats) w.int16(f);
+      w.int16(params);
+      for (let i = 0; i < params; i++) w.int32(1).bytes(Buffer.from(String(i % 10)));
+      return body(w.int16(0).message(0x42));
+    };
+    for (const [formats, params] of [
+      [[], 0],
+      [[], 3],
+      [[1], 1],
+      [[0, 1, 1], 3],
+      [[], 300],
+    ] as const) {
+      const b = unnamed([...formats], params);
+      expect(unnamedBindParamCount(b)).toBe(params);
+      expect(unnamedBindParamCount(b)).toBe(decodeBind(b).paramCount);
+      // Inside a chunk, between other bytes.
+      const chunk = Buffer.concat([Buffer.from([0, 0, 0]), b, Buffer.from([0, 0, 0, 0])]);
+      expect(unnamedBindParamCount(chunk, 3, 3 + b.length)).toBe(params);
+    }
+    const named = body(new ByteWriter().cstring('p').cstring('').int16(0).int16(1).message(0x42));
+    const namedStatement = body(new ByteWriter().cstring('').cstring('s').int16(0).int16(1).message(0x42));
+    expect(unnamedBindParamCount(named)).toBe(-1);
+    expect(unnamedBindParamCount(namedStatement)).toBe(-1);
+    // Cut short (inside the count, the format codes or their number) or with a negative count.
+    const b = unnamed([0, 1], 2);
+    for (const end of [7, 5, 3]) expect(unnamedBindParamCount(b, 0, end)).toBe(-1);
+    const negative = body(new ByteWriter().cstring('').cstring('').int16(-2).int16(0).int16(5).message(0x42));
+    expect(unnamedBindParamCount(negative)).toBe(-1);
   });
 
   it('decodes a body in place between bounds, never reading past its end', () => {

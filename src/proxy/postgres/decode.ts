@@ -60,6 +60,7 @@ function textOf(buf: Buffer, start: number, end: number): string {
 }
 
 export function decodeCString(buf: Buffer, start = 0, end = buf.length): string {
+  if (start < end && buf[start] === 0) return '';
   return textOf(buf, start, nulAt(buf, start, end));
 }
 
@@ -93,6 +94,23 @@ export function decodeBind(buf: Buffer, start = 0, end = buf.length): BindMessag
     statement: textOf(buf, portalEnd + 1, statementEnd),
     paramCount: buf.readInt16BE(at),
   };
+}
+
+/** Signed 16-bit big-endian at `at` (the caller checked the bounds). */
+function int16At(buf: Buffer, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16)) >> 16;
+}
+
+/**
+ * The parameter count of a Bind of the unnamed statement to the unnamed portal (two empty names,
+ * what most drivers send for every execution), read without a search for terminators; -1 for any
+ * other Bind, which decodeBind then reads (and rejects, when it is malformed).
+ */
+export function unnamedBindParamCount(buf: Buffer, start = 0, end = buf.length): number {
+  if (start + 6 > end || buf[start] !== 0 || buf[start + 1] !== 0) return -1;
+  const formats = int16At(buf, start + 2);
+  const at = start + 4 + formats * 2;
+  return formats >= 0 && at + 2 <= end ? int16At(buf, at) : -1;
 }
 
 export interface CloseMessage {

@@ -9,6 +9,7 @@ import {
   decodeParse,
   type ParseMessage,
   rowsFromTag,
+  unnamedBindParamCount,
 } from './decode.js';
 import type { ClientStream } from './engine.types.js';
 import { MessageTooLargeError } from './errors.js';
@@ -77,11 +78,6 @@ interface Tag {
 function decodeTag(buf: Buffer, start: number, end: number): Tag {
   const tag = terminatedText(buf, start, end);
   return { tag, rows: rowsFromTag(tag) };
-}
-
-/** Signed 16-bit big-endian, read without a bounds check (the caller checked). */
-function int16At(buf: Buffer, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16)) >> 16;
 }
 
 /** What a forgotten entry of the relay's seen buffers holds. */
@@ -301,12 +297,9 @@ export class Relay {
           break;
         }
         case Frontend.bind: {
-          // The unnamed portal and statement (two empty names), read in place: the commonest Bind.
-          const formats =
-            start + 6 <= end && buf[start] === 0 && buf[start + 1] === 0 ? int16At(buf, start + 2) : -1;
-          const counted = start + 4 + formats * 2;
-          if (formats >= 0 && counted + 2 <= end) {
-            tracker.bind('', '', int16At(buf, counted));
+          const params = unnamedBindParamCount(buf, start, end);
+          if (params >= 0) {
+            tracker.bind('', '', params);
           } else {
             const b = decodeBind(buf, start, end);
             tracker.bind(b.portal, b.statement, b.paramCount);
@@ -314,7 +307,7 @@ export class Relay {
           break;
         }
         case Frontend.execute:
-          tracker.execute(start < end && buf[start] === 0 ? '' : decodeCString(buf, start, end));
+          tracker.execute(decodeCString(buf, start, end));
           break;
         case Frontend.close: {
           const c = decodeClose(buf.subarray(start, end));
