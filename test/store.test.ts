@@ -32,10 +32,13 @@ describe.each(dialects)('store on %s', (_name, makeUrl) => {
         await appendAuditEvent(store, { type: 'test.event', actor: 'alice', data: { i } });
       expect(await verifyChain(store)).toEqual({ ok: true, count: 5 });
 
+      let heard: (payload: string) => void = () => {};
       const got = new Promise<string>((resolve) => {
-        void store.listen('grant_decided', resolve);
+        heard = resolve;
       });
-      await new Promise((r) => setTimeout(r, 50));
+      // listen() returns once LISTEN is in effect; a notification sent before that is not heard
+      // (a fixed pause before notifying was too short on a loaded machine, and the test hung).
+      await store.listen('grant_decided', (payload) => heard(payload));
       await store.notify('grant_decided', 'gr_1');
       expect(await got).toBe('gr_1');
     } finally {
