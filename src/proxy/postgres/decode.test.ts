@@ -3,11 +3,13 @@ import { errorResponse } from './backend-messages.js';
 import { ByteWriter } from './byte-writer.js';
 import {
   decodeBind,
+  decodeCommandComplete,
   decodeCString,
   decodeErrorFields,
   decodeParse,
   decodeSaslInitialResponse,
   decodeStartupPacket,
+  decodeTerminatedText,
   rowsFromTag,
   unnamedBindParamCount,
 } from './decode.js';
@@ -138,6 +140,14 @@ describe('decoders', () => {
       mechanism: 'SCRAM-SHA-256',
       data: 'n,,n=,r=abc',
     });
+  });
+
+  it('reads a CommandComplete and a Query between bounds', () => {
+    const chunk = Buffer.from('xxINSERT 0 3\0select 1\0yy');
+    expect(decodeCommandComplete(chunk, 2, 13)).toEqual({ tag: 'INSERT 0 3', rows: 3 });
+    expect(decodeCommandComplete(Buffer.from('BEGIN\0'))).toEqual({ tag: 'BEGIN', rows: null });
+    expect(decodeTerminatedText(chunk, 13, 22)).toBe('select 1');
+    expect(decodeTerminatedText(chunk, 13, 13)).toBe('');
   });
 
   it('reads row counts from command tags', () => {

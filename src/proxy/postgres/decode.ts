@@ -132,6 +132,22 @@ export function decodeSaslInitialResponse(body: Buffer): { mechanism: string; da
   return { mechanism, data: n < 0 ? '' : r.bytes(n).toString('utf8') };
 }
 
+/** The text of a body that is one terminated string (a Query's SQL), read up to its last byte. */
+export function decodeTerminatedText(buf: Buffer, start = 0, end = buf.length): string {
+  return buf.toString('utf8', start, Math.max(start, end - 1));
+}
+
+export interface CommandComplete {
+  tag: string;
+  rows: number | null;
+}
+
+/** A CommandComplete: its tag and the row count the tag gives. */
+export function decodeCommandComplete(buf: Buffer, start = 0, end = buf.length): CommandComplete {
+  const tag = decodeTerminatedText(buf, start, end);
+  return { tag, rows: rowsFromTag(tag) };
+}
+
 /** Row count at the end of a CommandComplete tag (`SELECT 5`, `INSERT 0 1`, `COPY 3`), if any. */
 export function rowsFromTag(tag: string): number | null {
   const space = tag.lastIndexOf(' ');

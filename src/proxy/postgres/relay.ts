@@ -2,13 +2,15 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type ErrorFields, errorResponse } from './backend-messages.js';
 import {
+  type CommandComplete,
   decodeBind,
   decodeClose,
+  decodeCommandComplete,
   decodeCString,
   decodeErrorFields,
   decodeParse,
+  decodeTerminatedText,
   type ParseMessage,
-  rowsFromTag,
   unnamedBindParamCount,
 } from './decode.js';
 import type { ClientStream } from './engine.types.js';
@@ -65,21 +67,6 @@ const SERVER_TYPES = [
   Backend.portalSuspended,
 ];
 
-/** The text of a body that ends in a terminator (a Query's SQL, a CommandComplete's tag). */
-function terminatedText(buf: Buffer, start: number, end: number): string {
-  return buf.toString('utf8', start, Math.max(start, end - 1));
-}
-
-interface Tag {
-  tag: string;
-  rows: number | null;
-}
-
-function decodeTag(buf: Buffer, start: number, end: number): Tag {
-  const tag = terminatedText(buf, start, end);
-  return { tag, rows: rowsFromTag(tag) };
-}
-
 /** What a forgotten entry of the relay's seen buffers holds. */
 const NO_BODY = Buffer.alloc(0);
 
@@ -130,9 +117,9 @@ export class Relay {
    */
   #seen = 0;
   /** Bodies that repeat from one statement to the next, decoded when they change. */
-  readonly #queries = new RepeatedText(terminatedText);
+  readonly #queries = new RepeatedText(decodeTerminatedText);
   readonly #parses = new RepeatedText<ParseMessage>(decodeParse);
-  readonly #tags = new RepeatedText<Tag>(decodeTag);
+  readonly #tags = new RepeatedText<CommandComplete>(decodeCommandComplete);
   readonly #collect = (type: number, buf: Buffer, start: number, end: number): undefined => {
     const i = this.#seen++;
     this.#seenTypes[i] = type;
