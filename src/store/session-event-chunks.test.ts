@@ -57,6 +57,50 @@ describe('session event chunks', () => {
     expect(chunks.slice(0, 3).flatMap((c) => decodeSessionEventChunk(c))).toEqual(rows);
   });
 
+  it('counts the limit in characters, not bytes, when lines hold characters above ASCII', () => {
+    // '✓' is one character and three bytes: by bytes, each of these lines would fill a chunk. One
+    // string for all but the third: a repeated statement is copied from the line before.
+    const big = `select '${'✓'.repeat(CHUNK_MAX_CHARS / 3)}'`;
+    const rows = [1, 2, 3, 4, 5].map((seq) =>
+      event('se_a', seq, { statement: seq === 3 ? `select '${'x'.repeat(CHUNK_MAX_CHARS / 3)}'` : big }),
+    );
+    const chunks = chunkSessionEvents([event('se_b', 1, { statement: 'select "é"' }), ...rows]);
+    expect(chunks.map((c) => [c.session_id, c.first_seq, c.last_seq, c.count])).toEqual([
+      ['se_a', 1, 2, 2],
+      ['se_a', 3, 4, 2],
+      ['se_b', 1, 1, 1],
+      ['se_a', 5, 5, 1],
+    ]);
+    for (const c of chunks) expect(c.events.length).toBeLessThan(CHUNK_MAX_CHARS);
+    expect(chunks.filter((c) => c.session_id === 'se_a').flatMap((c) => decodeSessionEventChunk(c))).toEqual(
+      rows,
+    );
+    expect(chunks[2]!.events).toBe(eventLine(event('se_b', 1, { statement: 'select "é"' })));
+  });
+
+  it('counts a repeated statement above ASCII in characters too, where its bytes are copied', () => {
+    // Short enough to be copied from the line before: 1 000 characters, 3 000 bytes.
+    const statement = '✓'.repeat(1000);
+    const rows = Array.from({ length: 9000 }, (_, i) => event('se_a', i + 1, { statement }));
+    // Where each chunk must close, from each line's own length in characters.
+    const expected: number[] = [];
+    let chars = -1;
+    for (const r of rows) {
+      const length = eventLine(r).length;
+      if (expected.length > 0 && chars + 1 + length < CHUNK_MAX_CHARS) {
+        chars += 1 + length;
+        expected[expected.length - 1]!++;
+      } else {
+        expected.push(1);
+        chars = length;
+      }
+    }
+    expect(expected.length).toBeGreaterThan(1);
+    const chunks = chunkSessionEvents(rows);
+    expect(chunks.map((c) => c.count)).toEqual(expected);
+    expect(chunks.flatMap((c) => decodeSessionEventChunk(c))).toEqual(rows);
+  });
+
   it('fills fields a writer left out with null', () => {
     const [c] = chunkSessionEvents([{ session_id: 'se_c', seq: 5, at: 1, kind: 'statement' }]);
     expect(decodeSessionEventChunk(c!)).toEqual([
@@ -160,6 +204,8 @@ describe('session event chunks', () => {
       previous = text();
       return previous;
     };
+    const inOrder: Parameters<typeof eventLine>[0][] = [];
+    const lines: string[] = [];
     for (let i = 0; i < 20_000; i++) {
       const row = {
         session_id: 'se_x',
@@ -176,6 +222,13 @@ describe('session event chunks', () => {
       } as Parameters<typeof eventLine>[0];
       const generic = JSON.stringify(EVENT_FIELDS.map((f) => (row as Record<string, unknown>)[f] ?? null));
       expect(eventLine(row), JSON.stringify(row)).toBe(generic);
+      // The same rows, in order, as one session's chunk: one buffer, grown many times over.
+      inOrder.push({ ...row, seq: i + 1 });
+      lines.push(JSON.stringify(EVENT_FIELDS.map((f) => (inOrder[i] as Record<string, unknown>)[f] ?? null)));
     }
+    const chunks = chunkSessionEvents(inOrder);
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.count).toBe(inOrder.length);
+    expect(chunks[0]!.events === lines.join('\n')).toBe(true);
   });
 });
