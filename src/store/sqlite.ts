@@ -85,19 +85,23 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   // throwaway broker) cannot be shared with a thread and writes them here.
   let eventThread: SqliteEventThread | null =
     options.startEventThread && path !== ':memory:' ? new SqliteEventThread(path, CHUNK_INSERT_SQL) : null;
+  const appendChunks: Store['appendSessionEventChunks'] = async (chunkRows) => {
+    if (chunkRows.length === 0) return;
+    const chunks = chunkRows.map(chunkTuple);
+    if (path === ':memory:') {
+      insertChunks(chunks);
+      return;
+    }
+    eventThread ??= new SqliteEventThread(path, CHUNK_INSERT_SQL);
+    await eventThread.append(chunks);
+  };
   return {
     dialect: 'sqlite',
     db,
     async appendSessionEvents(rows) {
-      if (rows.length === 0) return;
-      const chunks = chunkSessionEvents(rows).map(chunkTuple);
-      if (path === ':memory:') {
-        insertChunks(chunks);
-        return;
-      }
-      eventThread ??= new SqliteEventThread(path, CHUNK_INSERT_SQL);
-      await eventThread.append(chunks);
+      if (rows.length > 0) await appendChunks(chunkSessionEvents(rows));
     },
+    appendSessionEventChunks: appendChunks,
     readSessionEvents(sessionId) {
       return readSessionEventsFrom(db, sessionId);
     },

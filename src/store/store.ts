@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import type { Database, SessionEventsTable } from './schema.types.js';
+import type { Database, SessionEventChunksTable, SessionEventsTable } from './schema.types.js';
 import { decodeSessionEventChunk, EVENT_FIELDS, type SessionEvent } from './session-event-chunks.js';
 import type { SqliteStoreOptions } from './sqlite.js';
 
@@ -24,6 +24,8 @@ export interface Store {
    * (session-event-chunks.ts). A session's events must arrive in `seq` order.
    */
   appendSessionEvents(rows: readonly Insertable<SessionEventsTable>[]): Promise<void>;
+  /** Stores chunks made by a SessionEventBatch (what `appendSessionEvents` does after chunking). */
+  appendSessionEventChunks(chunks: readonly Insertable<SessionEventChunksTable>[]): Promise<void>;
   /** A session's statement events in `seq` order. */
   readSessionEvents(sessionId: string): Promise<SessionEvent[]>;
   /** Runs `fn` in a transaction that holds a named lock across replicas (e.g. the audit chain head). */

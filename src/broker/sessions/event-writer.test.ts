@@ -51,6 +51,23 @@ describe('SessionEventWriter', () => {
     expect(await store.readSessionEvents('se_b')).toHaveLength(1);
   });
 
+  it('drops an event that does not follow its session’s last one, and keeps the rest of the batch', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatectl-events-'));
+    store = await openStore(`sqlite://${join(dir, 'b.db')}`);
+    const lines: Array<{ msg: string }> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const writer = new SessionEventWriter(store, log, { flushIntervalMs: 10_000 });
+    writer.push(row('se_a', 1));
+    writer.push(row('se_a', 2));
+    writer.push(row('se_a', 2));
+    writer.push(row('se_b', 1));
+    writer.push(row('se_a', 3));
+    await writer.flush();
+    expect((await store.readSessionEvents('se_a')).map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect((await store.readSessionEvents('se_b')).map((r) => r.seq)).toEqual([1]);
+    expect(lines.map((l) => l.msg)).toEqual(['session event dropped']);
+  });
+
   /** A logger whose lines the test reads, and the SQLite file behind a fresh store. */
   async function flakyStoreSetup() {
     dir = mkdtempSync(join(tmpdir(), 'gatectl-events-'));

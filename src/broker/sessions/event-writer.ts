@@ -1,6 +1,7 @@
 import type { Insertable } from 'kysely';
 import type { Logger } from 'pino';
-import type { SessionEventsTable } from '../../store/schema.types.js';
+import type { SessionEventChunksTable, SessionEventsTable } from '../../store/schema.types.js';
+import { SessionEventBatch } from '../../store/session-event-chunks.js';
 import type { Store } from '../../store/store.js';
 
 export type SessionEventRow = Insertable<SessionEventsTable>;
@@ -45,7 +46,8 @@ export class SessionEventWriter {
   /** Events pushed and not yet stored or given up on. */
   #held = 0;
   #dropped = 0;
-  #pending: SessionEventRow[] = [];
+  /** The batch being filled: each event is written into its session's chunk as it is pushed. */
+  #pending = new SessionEventBatch();
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
   /** When set, a refused batch is retried until this time (ms since epoch) and then dropped. */
@@ -72,9 +74,15 @@ export class SessionEventWriter {
         );
       return;
     }
+    try {
+      this.#pending.add(row);
+    } catch (err) {
+      // A session's events out of order: a bug in the caller, not a reason to lose the batch.
+      this.#log.error({ err }, 'session event dropped');
+      return;
+    }
     this.#held++;
-    this.#pending.push(row);
-    if (this.#pending.length >= this.#maxBatch) void this.flush();
+    if (this.#pending.events >= this.#maxBatch) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.#interval).unref();
   }
 
@@ -85,9 +93,11 @@ export class SessionEventWriter {
       this.#timer = undefined;
     }
     const batch = this.#pending;
-    this.#pending = [];
+    if (batch.events === 0) return this.#writing;
+    this.#pending = new SessionEventBatch();
+    const chunks = batch.chunks();
     // Writes are chained so events reach the store in the order they happened.
-    this.#writing = this.#writing.then(() => (batch.length > 0 ? this.#write(batch) : undefined));
+    this.#writing = this.#writing.then(() => this.#write(chunks, batch.events));
     return this.#writing;
   }
 
@@ -97,23 +107,19 @@ export class SessionEventWriter {
     this.#wake?.();
   }
 
-  async #write(batch: SessionEventRow[]): Promise<void> {
+  async #write(chunks: Insertable<SessionEventChunksTable>[], events: number): Promise<void> {
     try {
-      await this.#writeAll(batch);
+      await this.#writeAll(chunks, events);
     } finally {
-      this.#held -= batch.length;
+      this.#held -= events;
     }
   }
 
-  async #writeAll(batch: SessionEventRow[]): Promise<void> {
-    let written = 0;
-    for (let refusals = 0; written < batch.length; ) {
+  async #writeAll(chunks: Insertable<SessionEventChunksTable>[], events: number): Promise<void> {
+    for (let refusals = 0; ; ) {
       try {
-        await this.#store.appendSessionEvents(batch.slice(written, written + this.#maxBatch));
-        written += this.#maxBatch;
-        if (refusals > 0)
-          this.#log.info({ events: batch.length, refusals }, 'session events recorded after retrying');
-        refusals = 0;
+        await this.#store.appendSessionEventChunks(chunks);
+        if (refusals > 0) this.#log.info({ events, refusals }, 'session events recorded after retrying');
         if (this.#dropped > 0) {
           this.#log.error(
             { events: this.#dropped },
@@ -121,21 +127,18 @@ export class SessionEventWriter {
           );
           this.#dropped = 0;
         }
+        return;
       } catch (err) {
         refusals++;
-        const remaining = batch.length - written;
         const now = Date.now();
         if (now >= this.#giveUpAt) {
-          this.#log.error(
-            { err, events: remaining },
-            'session events lost: the store refused them until shutdown',
-          );
+          this.#log.error({ err, events }, 'session events lost: the store refused them until shutdown');
           return;
         }
         const wait = Math.min(this.#retryMs * 2 ** (refusals - 1), this.#retryMaxMs, this.#giveUpAt - now);
         // The first refusal is an error worth a page; the retries that follow are noted.
         this.#log[refusals === 1 ? 'error' : 'warn'](
-          { err, events: remaining, refusals, retry_in_ms: wait },
+          { err, events, refusals, retry_in_ms: wait },
           'could not record session events; writing them again',
         );
         await new Promise<void>((resolve) => {
