@@ -80,6 +80,8 @@ class ChunkWriter {
     this.#pos = this.#lineStart > 0 ? this.#lineStart - 1 : 0;
     this.#extra = this.#lineExtra;
     this.count--;
+    // The statement to copy may have been in the line just removed.
+    this.#lastStatement = null;
     return { bytes, extra };
   }
 
@@ -223,6 +225,7 @@ class ChunkWriter {
     this.#small(frac, digits);
   }
 
+  /** The statement: copied from where it was last written, when it is the same string. */
   #statement(s: string | null | undefined): void {
     const start = this.#pos;
     if (s === this.#lastStatement && s !== null) {
