@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvent, verifyChain } from '../src/audit/log.js';
+import { chunkSessionEvents } from '../src/store/session-event-chunks.js';
 import { openStore, type Store, StoreError } from '../src/store/store.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 
@@ -62,11 +63,11 @@ describe.each(dialects)('store on %s', (_name, makeUrl) => {
         error: i === 7 ? '22012: division by zero' : null,
         data: i === 9 ? '{"k":1}' : null,
       }));
-      await store.appendSessionEvents(rows.slice(0, 100));
-      await store.appendSessionEvents(rows.slice(100));
-      await store.appendSessionEvents([]);
+      await store.appendSessionEventChunks(chunkSessionEvents(rows.slice(0, 100)));
+      await store.appendSessionEventChunks(chunkSessionEvents(rows.slice(100)));
+      await store.appendSessionEventChunks(chunkSessionEvents([]));
       // A batch written again (a retry after a failure that had committed) adds nothing.
-      await store.appendSessionEvents(rows.slice(100));
+      await store.appendSessionEventChunks(chunkSessionEvents(rows.slice(100)));
       expect(await store.readSessionEvents('se_1')).toEqual(rows);
       expect(await store.readSessionEvents('se_none')).toEqual([]);
     } finally {
@@ -93,7 +94,7 @@ describe.each(dialects)('store on %s', (_name, makeUrl) => {
       // As a store written before migration 0002 left them.
       await store.db.insertInto('session_events').values(older).execute();
       const newer = { ...older, seq: 2, at: 1_795_000_000_002, statement: 'select 2', rows: 2 ** 40 };
-      await store.appendSessionEvents([newer]);
+      await store.appendSessionEventChunks(chunkSessionEvents([newer]));
       expect(await store.readSessionEvents('se_old')).toEqual([older, newer]);
     } finally {
       await store.close();
@@ -116,7 +117,7 @@ describe.each(dialects)('store on %s', (_name, makeUrl) => {
             kind: 'statement',
             statement: 'select 1',
           }));
-          await store.appendSessionEvents(rows);
+          await store.appendSessionEventChunks(chunkSessionEvents(rows));
         }
       })();
       let audited = 0;

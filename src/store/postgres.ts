@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.types.js';
-import { CHUNK_COLUMNS, chunkSessionEvents, chunkTuple } from './session-event-chunks.js';
+import { CHUNK_COLUMNS, chunkTuple } from './session-event-chunks.js';
 import { readSessionEventsFrom, redactUrl, type Store, StoreError } from './store.js';
 
 // int8 columns hold epoch milliseconds and counters, all well inside 2^53.
@@ -91,19 +91,15 @@ export async function openPostgresStore(url: string): Promise<Store> {
   const insertChunks = `insert into session_event_chunks (${CHUNK_COLUMNS.join(', ')}) select * from unnest(${chunkTypes
     .map((t, i) => `$${i + 1}::${t}[]`)
     .join(', ')}) on conflict (session_id, first_seq) do nothing`;
-  const appendChunks: Store['appendSessionEventChunks'] = async (chunkRows) => {
-    if (chunkRows.length === 0) return;
-    const chunks = chunkRows.map(chunkTuple);
-    const columns = CHUNK_COLUMNS.map((_, i) => chunks.map((c) => c[i]));
-    await pool.query({ name: 'gatectl_append_session_event_chunks', text: insertChunks, values: columns });
-  };
   return {
     dialect: 'postgres',
     db,
-    async appendSessionEvents(rows) {
-      if (rows.length > 0) await appendChunks(chunkSessionEvents(rows));
+    async appendSessionEventChunks(chunkRows) {
+      if (chunkRows.length === 0) return;
+      const chunks = chunkRows.map(chunkTuple);
+      const columns = CHUNK_COLUMNS.map((_, i) => chunks.map((c) => c[i]));
+      await pool.query({ name: 'gatectl_append_session_event_chunks', text: insertChunks, values: columns });
     },
-    appendSessionEventChunks: appendChunks,
     readSessionEvents(sessionId) {
       return readSessionEventsFrom(db, sessionId);
     },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { chunkSessionEvents } from './session-event-chunks.js';
 import { SqliteEventThread } from './sqlite-event-thread.js';
 import { openStore } from './store.js';
 
@@ -41,7 +42,7 @@ describe('session events written from a thread (file-backed SQLite store)', () =
       Array.from({ length: 250 }, (_, i) => row('se_a', b * 250 + i + 1)),
     );
     // Sent back to back without waiting: the thread must keep their order.
-    const sent = batches.map((b) => store.appendSessionEvents(b));
+    const sent = batches.map((b) => store.appendSessionEventChunks(chunkSessionEvents(b)));
     await sent[1];
     const seen = await store.readSessionEvents('se_a');
     expect(seen.length).toBeGreaterThanOrEqual(500);
@@ -62,7 +63,9 @@ describe('session events written from a thread (file-backed SQLite store)', () =
   it('writes what was sent before close, and refuses appends after it', async () => {
     const file = join(dir, 'close.db');
     const store = await openStore(`sqlite://${file}`);
-    void store.appendSessionEvents(Array.from({ length: 300 }, (_, i) => row('se_b', i + 1)));
+    void store.appendSessionEventChunks(
+      chunkSessionEvents(Array.from({ length: 300 }, (_, i) => row('se_b', i + 1))),
+    );
     await store.close();
     const raw = new BetterSqlite3(file, { readonly: true });
     expect(raw.prepare('select sum(count) as n from session_event_chunks').get()).toEqual({ n: 300 });
@@ -94,7 +97,7 @@ describe('session events written from a thread (file-backed SQLite store)', () =
       for (let waited = 0; openCount(file) < 2 && waited < 10_000; waited += 50)
         await new Promise((r) => setTimeout(r, 50));
       expect(openCount(file)).toBe(2);
-      await store.appendSessionEvents([row('se_d', 1)]);
+      await store.appendSessionEventChunks(chunkSessionEvents([row('se_d', 1)]));
       expect((await store.readSessionEvents('se_d')).map((r) => r.seq)).toEqual([1]);
       await store.close();
       expect(openCount(file)).toBe(0);

@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect } from 'kysely';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.types.js';
-import { CHUNK_COLUMNS, chunkSessionEvents, chunkTuple } from './session-event-chunks.js';
+import { CHUNK_COLUMNS, chunkTuple } from './session-event-chunks.js';
 import { SqliteEventThread } from './sqlite-event-thread.js';
 import { readSessionEventsFrom, type Store, StoreError } from './store.js';
 
@@ -85,23 +85,19 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   // throwaway broker) cannot be shared with a thread and writes them here.
   let eventThread: SqliteEventThread | null =
     options.startEventThread && path !== ':memory:' ? new SqliteEventThread(path, CHUNK_INSERT_SQL) : null;
-  const appendChunks: Store['appendSessionEventChunks'] = async (chunkRows) => {
-    if (chunkRows.length === 0) return;
-    const chunks = chunkRows.map(chunkTuple);
-    if (path === ':memory:') {
-      insertChunks(chunks);
-      return;
-    }
-    eventThread ??= new SqliteEventThread(path, CHUNK_INSERT_SQL);
-    await eventThread.append(chunks);
-  };
   return {
     dialect: 'sqlite',
     db,
-    async appendSessionEvents(rows) {
-      if (rows.length > 0) await appendChunks(chunkSessionEvents(rows));
+    async appendSessionEventChunks(chunkRows) {
+      if (chunkRows.length === 0) return;
+      const chunks = chunkRows.map(chunkTuple);
+      if (path === ':memory:') {
+        insertChunks(chunks);
+        return;
+      }
+      eventThread ??= new SqliteEventThread(path, CHUNK_INSERT_SQL);
+      await eventThread.append(chunks);
     },
-    appendSessionEventChunks: appendChunks,
     readSessionEvents(sessionId) {
       return readSessionEventsFrom(db, sessionId);
     },

@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import type { Database, SessionEventChunksTable, SessionEventsTable } from './schema.types.js';
+import type { Database, SessionEventChunksTable } from './schema.types.js';
 import { decodeSessionEventChunk, EVENT_FIELDS, type SessionEvent } from './session-event-chunks.js';
 import type { SqliteStoreOptions } from './sqlite.js';
 
@@ -19,12 +19,11 @@ export interface Store {
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   /**
-   * Appends statement events in one write. This is the broker's hottest write (an event per SQL
-   * statement relayed), so the events of each session in a batch are stored as one chunk row
-   * (session-event-chunks.ts). A session's events must arrive in `seq` order.
+   * Stores statement events in one write, as chunks made by a SessionEventBatch (or
+   * `chunkSessionEvents`): this is the broker's hottest write (an event per SQL statement
+   * relayed), so the events of each session in a batch are one chunk row
+   * (session-event-chunks.ts). A session's chunks must arrive in `seq` order.
    */
-  appendSessionEvents(rows: readonly Insertable<SessionEventsTable>[]): Promise<void>;
-  /** Stores chunks made by a SessionEventBatch (what `appendSessionEvents` does after chunking). */
   appendSessionEventChunks(chunks: readonly Insertable<SessionEventChunksTable>[]): Promise<void>;
   /** A session's statement events in `seq` order. */
   readSessionEvents(sessionId: string): Promise<SessionEvent[]>;
