@@ -35,8 +35,12 @@ export class WebSocketProtocolError extends Error {
 }
 
 const MAX_HEADER = 14;
-/** Payloads up to this size are copied behind their header so a frame is one write. */
-const COALESCE_LIMIT = 16 * 1024;
+/**
+ * Payloads up to this size are copied behind their header so a frame is one write: the copy
+ * comes from Node's buffer pool. A larger one would be an ArrayBuffer of its own for every
+ * frame (a COPY out streams one per 8 KiB), which costs more than writing two buffers at once.
+ */
+const COALESCE_LIMIT = (Buffer.poolSize >>> 1) - 1 - MAX_HEADER;
 
 /**
  * The header of a final frame. A client's frames must be masked (RFC 6455 §5.3); this one uses
