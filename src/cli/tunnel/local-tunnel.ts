@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CLIENT_ADDR_HEADER } from '../../broker/tunnels/tunnel.types.js';
-import { adoptReusingReadBuffer } from '../../lib/net/reused-read-buffer.js';
+import { adoptReusingReadBuffer, lendReads } from '../../lib/net/reused-read-buffer.js';
 import type { WebSocketByteStream } from '../../lib/websocket/byte-stream.js';
 import { openWebSocket, UpgradeRefusedError } from '../../lib/websocket/connect.js';
 import { CloseCode } from '../../lib/websocket/frame.js';
@@ -70,6 +70,9 @@ function wire(
   stats: TunnelStats,
   count: (up: number, down: number) => void,
 ): void {
+  // Each side keeps what it reads only by writing it to the other, so both may lend their reads.
+  lendReads(socket, ws.socket);
+  lendReads(ws.socket, socket);
   let upWaiting = false;
   const resumeUp = (): void => {
     upWaiting = false;

@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer, request } from 'node:http';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adoptReusingReadBuffer, connectReusingReadBuffer } from './reused-read-buffer.js';
+import {
+  adoptReusingReadBuffer,
+  connectReusingReadBuffer,
+  lendReads,
+  readRegionStats,
+} from './reused-read-buffer.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -145,6 +151,134 @@ describe.each([
     socket.resume();
     await ended;
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    socket.destroy();
+  });
+
+  it('lends its reads to a destination that falls behind: every byte arrives intact, read into a few reused regions', async () => {
+    // The relay's shape: each chunk is written to the destination, the source paused while the
+    // destination holds more than its limit. The destination's reader stops now and then, so writes stay
+    // pending while the source reads on: a region read into again before its bytes were sent
+    // would corrupt them.
+    const data = randomBytes(24 * 1024 * 1024);
+    const tail = Buffer.from('the end');
+    const received: Buffer[] = [];
+    let sunk!: () => void;
+    const allSunk = new Promise<void>((r) => {
+      sunk = r;
+    });
+    const sinkPort = await serve((sink) => {
+      let n = 0;
+      sink.on('data', (c: Buffer) => {
+        received.push(c);
+        if (++n % 8 === 0) {
+          sink.pause();
+          setTimeout(() => sink.resume(), 4);
+        }
+      });
+      sink.on('end', () => sunk());
+    });
+    const dest = connect({ host: '127.0.0.1', port: sinkPort, noDelay: true });
+    await once(dest, 'connect');
+    let go!: () => void;
+    const started = new Promise<void>((r) => {
+      go = r;
+    });
+    const socket = await open(async (peer) => {
+      await started;
+      peer.write(data);
+      // Then a small read on its own, after which the socket needs no region any more.
+      await sleep(300);
+      peer.end(tail);
+    });
+    const before = readRegionStats();
+    lendReads(socket, dest);
+    let bulkReads = 0;
+    let pausedWithPending = 0;
+    let readWhilePending = 0;
+    let freeInBulk = -1;
+    let freeAfterTail = -1;
+    socket.on('data', (c: Buffer) => {
+      if (dest.writableLength > 0) readWhilePending++;
+      if (c.length >= 4096) {
+        bulkReads++;
+        freeInBulk = readRegionStats().free;
+      }
+      if (c.equals(tail)) setImmediate(() => (freeAfterTail = readRegionStats().free));
+      dest.write(c);
+      // The tunnel's limit: the WebSocket side of a relay takes 256 KiB before it pushes back.
+      if (dest.writableLength > 256 * 1024) {
+        pausedWithPending++;
+        socket.pause();
+        dest.once('drain', () => socket.resume());
+      }
+    });
+    socket.once('end', () => dest.end());
+    go();
+    await allSunk;
+    expect(Buffer.concat(received).equals(Buffer.concat([data, tail]))).toBe(true);
+    // The destination really fell behind, and most reads were large.
+    expect(pausedWithPending).toBeGreaterThan(3);
+    expect(readWhilePending).toBeGreaterThan(20);
+    expect(bulkReads).toBeGreaterThan(300);
+    // A few regions served hundreds of reads, and the last one went back to the pool.
+    expect(readRegionStats().allocated - before.allocated).toBeLessThanOrEqual(8);
+    expect(freeAfterTail).toBeGreaterThan(freeInBulk);
+    socket.destroy();
+    dest.destroy();
+  });
+
+  it('lends its reads of every size: a region is read into again only once the destination has finished with it', async () => {
+    // A destination that takes its time over every write (1 ms) and only then reads the bytes,
+    // as the kernel does, so chunks stay pending while the source reads on. The peer sends
+    // pieces of 1 to 24 KiB one per turn of the event loop: reads land one after another in the
+    // same region, and go back and forth between regions and the shared buffer.
+    const pieces: Buffer[] = [];
+    for (let i = 0, total = 0; total < 6 * 1024 * 1024; i++) {
+      const piece = randomBytes(1024 * (1 + ((i * 7) % 24)) - (i % 3));
+      pieces.push(piece);
+      total += piece.length;
+    }
+    const received: Buffer[] = [];
+    let readWhilePending = 0;
+    let offsetReads = 0;
+    const dest = new Writable({
+      highWaterMark: 256 * 1024,
+      writev(chunks, done) {
+        setTimeout(() => {
+          for (const { chunk } of chunks) received.push(Buffer.from(chunk as Buffer));
+          done();
+        }, 1);
+      },
+    });
+    let go!: () => void;
+    const started = new Promise<void>((r) => {
+      go = r;
+    });
+    const socket = await open(async (peer) => {
+      await started;
+      for (const piece of pieces) {
+        peer.write(piece);
+        await new Promise((r) => setImmediate(r));
+      }
+      peer.end();
+    });
+    lendReads(socket, dest);
+    socket.on('data', (c: Buffer) => {
+      if (dest.writableLength > 0) readWhilePending++;
+      if (c.byteOffset > 0 && c.buffer.byteLength === 64 * 1024) offsetReads++;
+      if (!dest.write(c)) {
+        socket.pause();
+        dest.once('drain', () => socket.resume());
+      }
+    });
+    const finished = new Promise<void>((r) => dest.once('finish', r));
+    socket.once('end', () => dest.end());
+    go();
+    await finished;
+    expect(Buffer.concat(received).equals(Buffer.concat(pieces))).toBe(true);
+    // Reads went on while writes were pending, some of them into the rest of a region.
+    expect(readWhilePending).toBeGreaterThan(30);
+    expect(offsetReads).toBeGreaterThan(5);
     socket.destroy();
   });
 

@@ -47,7 +47,9 @@ const CLOSE_TIMEOUT_MS = 2000;
  * (1000) and ends the connection; `'end'` once the peer's close frame (or the connection's end)
  * arrived after all its data; `'close'` when the connection is closed; `destroy()`.
  * Pings are answered; a frame that breaks RFC 6455 closes the stream with 1002 (1009 when too
- * large) and is reported as an `'error'`.
+ * large) and is reported as an `'error'`. A `'data'` chunk is a view of what the socket read, so
+ * it is the listener's to keep as long as the socket's own chunks are (see `lendReads`); what
+ * the stream queues while paused, it copies.
  */
 export class WebSocketByteStream extends EventEmitter {
   readonly socket: Socket;
@@ -198,7 +200,9 @@ export class WebSocketByteStream extends EventEmitter {
 
   #deliver(bytes: Buffer): void {
     this.bytesRead += bytes.length;
-    if (this.#paused || this.#queue.length > 0) this.#queue.push(bytes);
+    // Queued bytes are copied: the chunk they are a view of may be read into again once this
+    // call returns (a socket that lends its reads, see lendReads).
+    if (this.#paused || this.#queue.length > 0) this.#queue.push(Buffer.from(bytes));
     else this.emit('data', bytes);
   }
 

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { PostgresTargetConfig } from '../../broker/config/schema.js';
 import type { Secret } from '../../lib/secret.js';
@@ -87,6 +88,8 @@ export interface ClientStream {
   readonly destroyed: boolean;
   readonly writableEnded: boolean;
   setNoDelay?(on?: boolean): unknown;
+  /** The connection under the stream, when it wraps one (a WebSocket): what its reads and writes go through. */
+  readonly socket?: Socket;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   on(event: 'end' | 'close' | 'drain', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;

@@ -1,5 +1,7 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { lendReads } from '../../lib/net/reused-read-buffer.js';
 import { type ErrorFields, errorResponse } from './backend-messages.js';
 import {
   type CommandComplete,
@@ -154,6 +156,14 @@ export class Relay {
     upstream.on('end', this.#onUpstreamClose);
     upstream.on('drain', () => client.resume());
     client.on('drain', () => upstream.resume());
+    // What the relay keeps of a chunk past its 'data' call, it has written to the other side
+    // (bodies it decodes later are copies: see MessageFramer and RepeatedText), so both
+    // connections may read into memory they reuse once the other side has sent it on.
+    const clientSocket = client.socket ?? (client instanceof Socket ? client : undefined);
+    if (clientSocket) {
+      lendReads(clientSocket, upstream);
+      if (upstream instanceof Socket) lendReads(upstream, clientSocket);
+    }
     if (upstreamLeftover.length > 0) this.#onUpstreamData(upstreamLeftover);
     if (clientLeftover.length > 0) this.#onClientData(clientLeftover);
     client.on('data', this.#onClientData);
