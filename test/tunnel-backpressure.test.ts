@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -121,7 +122,7 @@ describe('a slow reader of a large COPY through the tunnel', () => {
   const rss = (pid: number) =>
     Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
-  it('holds PostgreSQL back instead of buffering the result in the broker or the CLI', async () => {
+  it('holds PostgreSQL back instead of buffering the result in the broker or the CLI, and delivers it intact', async () => {
     // Straight to the broker (the fixture's recording proxy would keep a copy of every byte).
     connect = spawnCli(['connect', TARGET], {
       env: await w.cliEnv('slow@example.com', { GATECTL_BROKER: w.broker.url }),
@@ -147,9 +148,19 @@ describe('a slow reader of a large COPY through the tunnel', () => {
     const brokerBuffersBefore = process.memoryUsage().arrayBuffers;
     const cliBefore = rss(connect.pid!);
 
+    // Every row differs (its number, then a letter that changes with it), so a byte that was
+    // overwritten or reordered on the way shows in the digest, not only a missing one.
+    const expected = createHash('sha256');
+    for (let i = 1; i <= rows; i++)
+      expected.update(`${String(i).padStart(10, '0')}${String.fromCharCode(65 + (i % 26)).repeat(990)}\n`);
     psql = spawn(
       'psql',
-      ['-XAt', uri, '-c', `\\copy (select repeat('x', 1000) from generate_series(1, ${rows})) to stdout`],
+      [
+        '-XAt',
+        uri,
+        '-c',
+        `\\copy (select lpad(i::text, 10, '0') || repeat(chr(65 + i % 26), 990) from generate_series(1, ${rows}) as i) to stdout`,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     // psql's stdout is not read: once the pipe is full psql stops reading its socket.
@@ -175,13 +186,16 @@ describe('a slow reader of a large COPY through the tunnel', () => {
 
     // Reading again lets everything through, intact.
     let bytes = 0;
+    const digest = createHash('sha256');
     psql.stdout!.on('data', (d: Buffer) => {
       bytes += d.length;
+      digest.update(d);
     });
     psql.stdout!.resume();
     const code = await new Promise<number | null>((r) => psql!.once('exit', (c) => r(c)));
     expect(code).toBe(0);
     expect(bytes).toBe(total);
+    expect(digest.digest('hex')).toBe(expected.digest('hex'));
     connect.kill('SIGINT');
     await new Promise((r) => connect!.once('exit', r));
   }, 120_000);
