@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderAbSummary, signTestPValue, summarizeAb } from './ab-stats.js';
 import { benchPans, luhnComplete, luhnValid, maskedInOutput } from './copy.js';
 import { combineRounds, parsePgbench } from './pgbench.js';
-import { evaluate, median, renderReport } from './report.js';
+import { evaluate, median, medianByRole, renderReport } from './report.js';
 import type { BenchResults, Outcome } from './results.types.js';
 
 const PGBENCH_15_OUTPUT = `pgbench (15.20 (Debian 15.20-0+deb12u1), server 17.10)
@@ -117,8 +117,8 @@ describe('report', () => {
     },
     copy: {
       direct: ok({ runsMs: [1000], medianMs: 1000 }),
-      relay: ok({ runsMs: [1050], medianMs: 1050 }),
-      gatectl: ok({ runsMs: [1200], medianMs: 1200 }),
+      relay: ok({ runsMs: [1050], medianMs: 1050, cpuMs: { 'hop A': 230, 'hop B': 280, psql: 150 } }),
+      gatectl: ok({ runsMs: [1200], medianMs: 1200, cpuMs: { broker: 290, 'gatectl CLI': null } }),
     },
     execTrue: ok({ runsMs: [300, 350, 500], medianMs: 350 }),
     maskingThroughTunnel: ok(true),
@@ -180,6 +180,25 @@ describe('report', () => {
     expect(text).toMatch(/tps-vs-relay-c8-extended\s+—\s+>= 0.90\s+n\/a/);
     expect(text).toContain('pgbench c8-extended gatectl: failed: exit 1: tunnel closed');
     expect(text).toMatch(/copy-vs-direct\s+1\.200 ×\s+<= 1\.10\s+FAIL/);
+  });
+
+  it("prints each COPY path's CPU by process, a process that could not be read as —", () => {
+    const text = renderReport({ ...raw, ...evaluate(raw) });
+    expect(text).toContain(
+      "COPY CPU per run, ms (median; the CLI's includes its start-up): bare 2-hop relay hop A 230 · hop B 280 · psql 150 | gatectl exec broker 290 · gatectl CLI —",
+    );
+  });
+
+  it('takes the median CPU of each process over the runs that read it', () => {
+    expect(
+      medianByRole([
+        { broker: 300, 'gatectl CLI': 400 },
+        { broker: 280, 'gatectl CLI': null },
+        { broker: 500, 'gatectl CLI': 360 },
+      ]),
+    ).toEqual({ broker: 300, 'gatectl CLI': 380 });
+    expect(medianByRole([{ psql: null }])).toEqual({ psql: null });
+    expect(medianByRole([])).toEqual({});
   });
 });
 

@@ -1,4 +1,4 @@
-import { CommandError, type RunResult, run, runChecked, tail } from './proc.js';
+import { CommandError, type RunHooks, type RunResult, run, runChecked, tail } from './proc.js';
 
 export const COPY_ROWS = 2_000_000;
 
@@ -85,8 +85,8 @@ export function checkCopyOutput(result: RunResult): void {
 }
 
 /** One direct COPY (psql against PG* in `env`); wall time in ms. */
-export async function copyDirect(env: NodeJS.ProcessEnv): Promise<number> {
-  const result = await run('psql', copyPsqlArgs(), { env, timeoutMs: 600_000 });
+export async function copyDirect(env: NodeJS.ProcessEnv, hooks: RunHooks = {}): Promise<number> {
+  const result = await run('psql', copyPsqlArgs(), { env, timeoutMs: 600_000, onSpawn: hooks.onSpawn });
   checkCopyOutput(result);
   return result.wallMs;
 }

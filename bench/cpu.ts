@@ -180,3 +180,45 @@ export function perTransaction(snapshots: readonly Snapshot[]): Record<string, n
   }
   return out;
 }
+
+/**
+ * CPU time each process of a path spent on one run, in ms. A process that outlives the run (the
+ * broker, a relay hop) is read before and after; one the run starts (psql, the CLI) is read every
+ * 20 ms from when it is `track`ed until it exits, and its last reading counts, so up to 20 ms of
+ * its end may be missed.
+ */
+export class CpuDuringRun {
+  readonly #steady: Record<string, { pid: number; before: number | null }> = {};
+  readonly #spawned: Record<string, { pid: number; last: number | null }> = {};
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(steady: Record<string, number>) {
+    for (const [role, pid] of Object.entries(steady)) this.#steady[role] = { pid, before: processCpuUs(pid) };
+    this.#timer = setInterval(() => this.#poll(), 20);
+  }
+
+  /** Starts reading a process the run started. */
+  track(role: string, pid: number | undefined): void {
+    if (pid === undefined) return;
+    this.#spawned[role] = { pid, last: processCpuUs(pid) };
+  }
+
+  #poll(): void {
+    for (const p of Object.values(this.#spawned)) {
+      const us = processCpuUs(p.pid);
+      if (us !== null) p.last = us;
+    }
+  }
+
+  /** Stops reading; ms by role, null where a process could not be read. */
+  finish(): Record<string, number | null> {
+    clearInterval(this.#timer);
+    const out: Record<string, number | null> = {};
+    for (const [role, s] of Object.entries(this.#steady)) {
+      const after = processCpuUs(s.pid);
+      out[role] = s.before === null || after === null ? null : (after - s.before) / 1000;
+    }
+    for (const [role, p] of Object.entries(this.#spawned)) out[role] = p.last === null ? null : p.last / 1000;
+    return out;
+  }
+}

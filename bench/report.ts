@@ -17,6 +17,18 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Per role, the median of the runs that read it (null when none did). */
+export function medianByRole(
+  runs: ReadonlyArray<Record<string, number | null>>,
+): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const role of new Set(runs.flatMap((r) => Object.keys(r)))) {
+    const values = runs.map((r) => r[role]).filter((v): v is number => typeof v === 'number');
+    out[role] = values.length > 0 ? median(values) : null;
+  }
+  return out;
+}
+
 function okValue<T>(outcome: Outcome<T> | undefined): T | null {
   return outcome?.status === 'ok' ? outcome.value : null;
 }
@@ -227,6 +239,17 @@ export function renderReport(results: BenchResults): string {
     (p) => `${PATH_LABELS[p]} ${outcomeCell(results.copy[p], (v) => `${fmt(v.medianMs / 1000, 2)} s`)}`,
   );
   out.push(`COPY ${s.copyRows} rows (median of ${s.copyRuns}): ${copyRow.join(' · ')}`);
+  const copyCpu = (['direct', 'relay', 'gatectl'] as const).flatMap((p) => {
+    const cpu = okValue<TimingSeries>(results.copy[p])?.cpuMs;
+    if (!cpu || Object.keys(cpu).length === 0) return [];
+    return [
+      `${PATH_LABELS[p]} ${Object.entries(cpu)
+        .map(([role, ms]) => `${role} ${ms === null ? '—' : fmt(ms, 0)}`)
+        .join(' · ')}`,
+    ];
+  });
+  if (copyCpu.length > 0)
+    out.push(`COPY CPU per run, ms (median; the CLI's includes its start-up): ${copyCpu.join(' | ')}`);
   out.push(
     `gatectl exec -- true (median of ${s.execRuns}): ${outcomeCell(results.execTrue, (v) => `${fmt(v.medianMs, 0)} ms`)}`,
   );

@@ -21,6 +21,8 @@ export const PATH_LABELS: Record<BenchPath, string> = {
 export interface TimingSeries {
   runsMs: number[];
   medianMs: number;
+  /** CPU time of each process of the path per run, in ms, the median over the runs (COPY only). */
+  cpuMs?: Record<string, number | null>;
 }
 
 export interface TargetCheck {

@@ -12,7 +12,13 @@ import {
   createCopyTable,
   maskedInOutput,
 } from './copy.js';
-import { autogroupEnabled, CpuPerTransaction, childPids as childrenOf, postmasterPid } from './cpu.js';
+import {
+  autogroupEnabled,
+  CpuDuringRun,
+  CpuPerTransaction,
+  childPids as childrenOf,
+  postmasterPid,
+} from './cpu.js';
 import { gatectlExec, parseTimed, timedCommand } from './gatectl.js';
 import {
   combineRounds,
@@ -27,7 +33,7 @@ import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
 import { CommandError, type RunHooks, run, runHarness, tail, which } from './proc.js';
 import { relayExecCommand, startRelayChain } from './relay.js';
-import { collectFailures, evaluate, median, renderReport } from './report.js';
+import { collectFailures, evaluate, median, medianByRole, renderReport } from './report.js';
 import type { BenchPath, BenchResults, Outcome, TimingSeries } from './results.types.js';
 
 /**
@@ -353,24 +359,44 @@ async function main(): Promise<number> {
 
   if (wanted('copy'))
     progress(`COPY ${COPY_ROWS} rows × ${settings.copyRuns}: direct, bare relay, gatectl exec`);
-  const copyRuns = { direct: [] as number[], relay: [] as number[], gatectl: [] as number[] };
-  const copyErrors: Partial<Record<keyof typeof copyRuns, string>> = {};
+  type CopyPath = 'direct' | 'relay' | 'gatectl';
+  const copyRuns: Record<CopyPath, number[]> = { direct: [], relay: [], gatectl: [] };
+  // CPU time per run of each process on the path, in ms: where the time beside PostgreSQL goes.
+  const copyCpu: Record<CopyPath, Array<Record<string, number | null>>> = {
+    direct: [],
+    relay: [],
+    gatectl: [],
+  };
+  const copyErrors: Partial<Record<CopyPath, string>> = {};
   for (let i = 0; i < (wanted('copy') ? settings.copyRuns : 0); i++) {
-    const attempt = async (path: keyof typeof copyRuns, fn: () => Promise<number>) => {
+    const attempt = async (
+      path: CopyPath,
+      steady: Record<string, number>,
+      fn: (cpu: CpuDuringRun) => Promise<number>,
+    ) => {
       if (copyErrors[path]) return;
-      const outcome = await measure(`copy ${path}`, fn);
+      const cpu = new CpuDuringRun(steady);
+      const outcome = await measure(`copy ${path}`, () => fn(cpu)).finally(() =>
+        copyCpu[path].push(cpu.finish()),
+      );
       if (outcome.status === 'ok') copyRuns[path].push(outcome.value);
       else if (outcome.status === 'failed') copyErrors[path] = outcome.error;
     };
-    const runs: Array<[keyof typeof copyRuns, () => Promise<number>]> = [
-      ['direct', () => copyDirect(direct)],
-      ['relay', () => copyDirect(relayEnv)],
+    const runs: Array<[CopyPath, Record<string, number>, (cpu: CpuDuringRun) => Promise<number>]> = [
+      ['direct', {}, (cpu) => copyDirect(direct, { onSpawn: (c) => cpu.track('psql', c.pid) })],
+      [
+        'relay',
+        { 'hop A': relay.pids.hopA, 'hop B': relay.pids.hopB },
+        (cpu) => copyDirect(relayEnv, { onSpawn: (c) => cpu.track('psql', c.pid) }),
+      ],
       [
         'gatectl',
-        () =>
+        broker ? { broker: broker.pid } : {},
+        (cpu) =>
           viaGatectl(async (b) => {
             const result = await gatectlExec(b, timedCommand(['psql', ...copyPsqlArgs()]), {
               timeoutMs: 600_000,
+              onSpawn: (c) => cpu.track('gatectl CLI', c.pid),
             });
             checkCopyOutput(result);
             const timed = parseTimed(result.stdout);
@@ -381,14 +407,22 @@ async function main(): Promise<number> {
       ],
     ];
     // As with pgbench, every other run goes the other way round, so no path always runs last.
-    for (const [path, fn] of i % 2 === 0 ? runs : [...runs].reverse()) await attempt(path, fn);
+    for (const [path, steady, fn] of i % 2 === 0 ? runs : [...runs].reverse())
+      await attempt(path, steady, fn);
   }
-  const series = (path: keyof typeof copyRuns): Outcome<TimingSeries> =>
+  const series = (path: CopyPath): Outcome<TimingSeries> =>
     !wanted('copy')
       ? skipped
       : copyErrors[path]
         ? { status: 'failed', error: copyErrors[path]! }
-        : { status: 'ok', value: { runsMs: copyRuns[path], medianMs: median(copyRuns[path]) } };
+        : {
+            status: 'ok',
+            value: {
+              runsMs: copyRuns[path],
+              medianMs: median(copyRuns[path]),
+              cpuMs: medianByRole(copyCpu[path]),
+            },
+          };
   const copy = { direct: series('direct'), relay: series('relay'), gatectl: series('gatectl') };
 
   const raw = {
