@@ -1,9 +1,11 @@
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { WebSocketByteStream } from './byte-stream.js';
+import { WebSocketByteStream } from './byte-stream.js';
 import { openWebSocket, UpgradeRefusedError } from './connect.js';
+import { encodeFrame, Opcode } from './frame.js';
 
 /**
  * The tunnel's WebSocket client against `ws`, a widely used RFC 6455 implementation that
@@ -96,5 +98,25 @@ describe('openWebSocket / WebSocketByteStream against a ws server', () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));
     await expect(openWebSocket(url, { signal: controller.signal })).rejects.toThrow('stop');
+  });
+});
+
+describe('WebSocketByteStream while paused', () => {
+  it('queues copies: bytes it holds for a paused listener survive the reader reusing its buffer', async () => {
+    // A socket that lends its reads hands out views of memory it reads into again; what the
+    // stream holds back while nobody listens must not be such a view. The handshake's `head`
+    // is parsed while the stream is still paused, so it is queued, and the test owns its memory.
+    const server = createNetServer((s) => s.on('error', () => {}));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(socket, 'connect');
+    const payload = Buffer.from('bytes the listener has not read yet');
+    const head = Buffer.concat(encodeFrame(Opcode.binary, payload, false));
+    const stream = new WebSocketByteStream(socket, { role: 'client', head });
+    head.fill(0);
+    const received = new Promise<Buffer>((r) => stream.once('data', r));
+    expect((await received).equals(payload)).toBe(true);
+    stream.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
   });
 });
