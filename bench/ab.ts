@@ -7,7 +7,7 @@ import { renderAbSummary, summarizeAb } from './ab-stats.js';
 import type { BenchBroker } from './broker.js';
 import { startBenchBroker } from './broker.js';
 import { COPY_ROWS, checkCopyOutput, copyPsqlArgs, createCopyTable } from './copy.js';
-import { CpuPerTransaction, processCpuUs } from './cpu.js';
+import { CpuDuringRun, CpuPerTransaction } from './cpu.js';
 import { gatectlExec } from './gatectl.js';
 import { initPgbench, pgbenchOutcome } from './pgbench.js';
 import { startBenchPostgres } from './postgres.js';
@@ -135,28 +135,22 @@ async function main(): Promise<number> {
   };
   const copyRun = async (which: keyof typeof brokers): Promise<Run> => {
     const broker = brokers[which];
-    const brokerBefore = processCpuUs(broker.pid);
-    // The CLI's CPU time is read until it exits (every 20 ms), the broker's before and after.
-    let cli: number | undefined;
-    let cliUs = 0;
-    const poll = setInterval(() => {
-      const us = cli === undefined ? null : processCpuUs(cli);
-      if (us !== null) cliUs = us;
-    }, 20);
+    const cpu = new CpuDuringRun({ broker: broker.pid });
     let result: RunResult;
+    let cpuMs: Record<string, number | null>;
     try {
       result = await gatectlExec(broker, ['psql', ...copyPsqlArgs()], {
         timeoutMs: 600_000,
-        onSpawn: (child) => {
-          cli = child.pid;
-        },
+        onSpawn: (child) => cpu.track('cli', child.pid),
       });
     } finally {
-      clearInterval(poll);
+      cpuMs = cpu.finish();
     }
     checkCopyOutput(result);
-    const brokerAfter = processCpuUs(broker.pid);
-    const cpuUs = brokerBefore === null || brokerAfter === null ? null : brokerAfter - brokerBefore + cliUs;
+    const cpuUs =
+      cpuMs.broker === null || cpuMs.broker === undefined || cpuMs.cli === null || cpuMs.cli === undefined
+        ? null
+        : (cpuMs.broker + cpuMs.cli) * 1000;
     return { score: 1000 / result.wallMs, text: `${(result.wallMs / 1000).toFixed(2)} s`, cpuUs };
   };
   const measure = (which: keyof typeof brokers, s: number): Promise<Run> =>
