@@ -5,8 +5,10 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ResourceLimits } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerTokens } from '../src/auth/broker-token.js';
+import { BROKER_RESOURCE_LIMITS } from '../src/broker/thread.js';
 import { Secret } from '../src/lib/secret.js';
 import { openStore } from '../src/store/store.js';
 import { collect, runCli, spawnCli } from './support/cli.js';
@@ -108,8 +110,13 @@ describe('gatectl broker start', () => {
       .stdout()
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { msg: string });
+      .map((l) => JSON.parse(l) as { msg: string; resourceLimits?: ResourceLimits });
     expect(log.map((l) => l.msg)).toEqual(expect.arrayContaining(['broker listening', 'shutting down']));
+    // The broker runs on a thread whose young generation is capped (see src/broker/thread.ts).
+    const thread = log.find((l) => l.msg === 'broker thread');
+    expect(thread?.resourceLimits?.maxYoungGenerationSizeMb).toBe(
+      BROKER_RESOURCE_LIMITS.maxYoungGenerationSizeMb,
+    );
   });
 
   it('serves HTTPS when tls.cert and tls.key are configured', async () => {
