@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -238,5 +239,72 @@ describe('broker configuration mistakes', () => {
     const r = await runCli(['broker', 'check', '--config', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}: cannot read the configuration (ENOENT)`);
+  });
+  it("names TLS files that hold no certificate or key, and a key that is not the certificate's", async () => {
+    const tls = (name: string) => join(dir, name);
+    const subject = ['-subj', '/CN=127.0.0.1', '-days', '1', '-nodes'];
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        ...subject,
+        '-keyout',
+        tls('own-key.pem'),
+        '-out',
+        tls('cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    execFileSync(
+      'openssl',
+      [
+        'genpkey',
+        '-algorithm',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-out',
+        tls('other-key.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    // A key pasted where the certificate belongs, and the certificate where the key belongs.
+    const swapped = join(dir, 'tls-swapped.yaml');
+    writeFileSync(
+      swapped,
+      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./own-key.pem\n  key: ./cert.pem\n`,
+    );
+    const mismatched = join(dir, 'tls-mismatched.yaml');
+    writeFileSync(
+      mismatched,
+      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./cert.pem\n  key: ./other-key.pem\n`,
+    );
+    const matching = join(dir, 'tls-matching.yaml');
+    writeFileSync(
+      matching,
+      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./cert.pem\n  key: ./own-key.pem\n`,
+    );
+    const keyBody = readFileSync(tls('own-key.pem'), 'utf8').split('\n')[1]!;
+    for (const verb of ['check', 'start']) {
+      const a = await runCli(['broker', verb, '--config', swapped]);
+      expect(a.code, a.stderr).toBe(2);
+      expect(a.stderr).toContain(`${swapped}:4:3: tls.cert: ${tls('own-key.pem')} holds no PEM certificate`);
+      expect(a.stderr).toContain(`${swapped}:5:3: tls.key: ${tls('cert.pem')} holds no PEM private key`);
+      // The key's content is never echoed.
+      expect(a.stderr).not.toContain(keyBody);
+      const b = await runCli(['broker', verb, '--config', mismatched]);
+      expect(b.code, b.stderr).toBe(2);
+      expect(b.stderr).toContain(
+        `${mismatched}:5:3: tls.key: the key in ${tls('other-key.pem')} does not belong to the certificate of tls.cert`,
+      );
+    }
+    // The pair that belongs together passes.
+    const ok = await runCli(['broker', 'check', '--config', matching]);
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });

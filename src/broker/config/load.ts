@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Document, isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
@@ -127,26 +128,45 @@ function resolveAll(
     }
   };
   visit(config, []);
-  // TLS files are read when the broker starts listening; a path that cannot be read is a
-  // configuration mistake, reported with its line like a secret.
+  // TLS files are read when the broker starts listening; a file that cannot be read, that
+  // holds something else than its PEM, or a key that does not belong to the certificate is a
+  // configuration mistake, reported with its line like a secret (the library's own error,
+  // "PEM routines::no start line", says neither which file nor what to do).
   const tls = (config as { tls?: { cert?: unknown; key?: unknown } } | null)?.tls;
+  const tlsIssue = (key: 'cert' | 'key', message: string) => {
+    const pos = src ? positionOf(src, ['tls', key]) : { line: 0, column: 0 };
+    issues.push({ file, ...pos, path: `tls.${key}`, message });
+  };
+  const parsed: { cert?: X509Certificate; key?: KeyObject } = {};
   for (const key of ['cert', 'key'] as const) {
     const value = tls?.[key];
     if (typeof value !== 'string') continue;
     const path = configRelative(file, value);
+    let pem: Buffer;
     try {
-      readFileSync(path);
+      pem = readFileSync(path);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      const pos = src ? positionOf(src, ['tls', key]) : { line: 0, column: 0 };
-      issues.push({
-        file,
-        ...pos,
-        path: `tls.${key}`,
-        message: `cannot read ${path} (${e.code ?? e.message})`,
-      });
+      tlsIssue(key, `cannot read ${path} (${e.code ?? e.message})`);
+      continue;
+    }
+    try {
+      if (key === 'cert') parsed.cert = new X509Certificate(pem);
+      else parsed.key = createPrivateKey(pem);
+    } catch {
+      tlsIssue(
+        key,
+        key === 'cert'
+          ? `${path} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`
+          : `${path} holds no PEM private key without a passphrase (expected -----BEGIN PRIVATE KEY----- or an unencrypted RSA or EC key)`,
+      );
     }
   }
+  if (parsed.cert && parsed.key && !parsed.cert.checkPrivateKey(parsed.key))
+    tlsIssue(
+      'key',
+      `the key in ${configRelative(file, String(tls?.key))} does not belong to the certificate of tls.cert`,
+    );
   return { resolved, issues };
 }
 
