@@ -30,6 +30,9 @@ try {
 if (broker) {
   const running = broker;
   running.ctx.log.info({ resourceLimits }, 'broker thread');
+  // An error nothing caught ends the thread (and `broker start` with it, exit 1); the log says so
+  // too, for whoever reads the log rather than the terminal.
+  process.on('uncaughtExceptionMonitor', (err) => running.ctx.log.fatal({ err }, 'broker thread failed'));
   port.on('message', async (m: ToBrokerThread) => {
     if (m.type !== 'stop') return;
     port.close();

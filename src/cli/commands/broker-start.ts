@@ -34,7 +34,15 @@ export async function run(ctx: CommandContext, options: Record<string, unknown>)
   // Graceful shutdown on SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close
   // the store. A broker thread that fails on its own ends the command with its error.
   const stopped = await Promise.race([
-    broker.ended.then(() => false),
+    broker.ended.then(
+      () => false,
+      (err: Error) => {
+        throw new CliError(`the broker stopped on an unexpected error: ${err.message}`, {
+          code: 'broker_failed',
+          cause: err,
+        });
+      },
+    ),
     new Promise<boolean>((resolve) => {
       if (ctx.signal.aborted) resolve(true);
       ctx.signal.addEventListener('abort', () => resolve(true), { once: true });
