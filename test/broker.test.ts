@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -12,6 +12,7 @@ import { BROKER_RESOURCE_LIMITS } from '../src/broker/thread.js';
 import { Secret } from '../src/lib/secret.js';
 import { openStore } from '../src/store/store.js';
 import { collect, runCli, spawnCli } from './support/cli.js';
+import { selfSignedCertificate } from './support/self-signed.js';
 
 /** `gatectl broker start` as a real process: TLS, logs, shutdown and store failures. */
 
@@ -121,34 +122,12 @@ describe('gatectl broker start', () => {
 
   it('serves HTTPS when tls.cert and tls.key are configured', async () => {
     const tlsDir = mkdtempSync(join(dir, 'tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(tlsDir, 'key.pem'),
-        '-out',
-        join(tlsDir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(tlsDir, { name: 'cert' });
     const ca = readFileSync(join(tlsDir, 'cert.pem'));
     // Relative paths are relative to the configuration file.
     const rel = tlsDir.slice(dir.length + 1);
     const b = await startBrokerCli(
-      `listen: 127.0.0.1:0\nstore: sqlite://./tls.db\ntls:\n  cert: ./${rel}/cert.pem\n  key: ./${rel}/key.pem\n`,
+      `listen: 127.0.0.1:0\nstore: sqlite://./tls.db\ntls:\n  cert: ./${rel}/cert.pem\n  key: ./${rel}/cert-key.pem\n`,
     );
     try {
       expect(b.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);

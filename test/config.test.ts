@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
+import { selfSignedCertificate } from './support/self-signed.js';
 
 /**
  * Each configuration mistake the broker must reject, checked through the real CLI: the message
@@ -242,59 +243,31 @@ describe('broker configuration mistakes', () => {
   });
   it("names TLS files that hold no certificate or key, and a key that is not the certificate's", async () => {
     const tls = (name: string) => join(dir, name);
-    const subject = ['-subj', '/CN=127.0.0.1', '-days', '1', '-nodes'];
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        ...subject,
-        '-keyout',
-        tls('own-key.pem'),
-        '-out',
-        tls('cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    execFileSync(
-      'openssl',
-      [
-        'genpkey',
-        '-algorithm',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-out',
-        tls('other-key.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(dir, { name: 'own' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+    writeFileSync(tls('other-key.pem'), other.export({ type: 'pkcs8', format: 'pem' }));
     // A key pasted where the certificate belongs, and the certificate where the key belongs.
     const swapped = join(dir, 'tls-swapped.yaml');
     writeFileSync(
       swapped,
-      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./own-key.pem\n  key: ./cert.pem\n`,
+      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./own-key.pem\n  key: ./own.pem\n`,
     );
     const mismatched = join(dir, 'tls-mismatched.yaml');
     writeFileSync(
       mismatched,
-      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./cert.pem\n  key: ./other-key.pem\n`,
+      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./own.pem\n  key: ./other-key.pem\n`,
     );
     const matching = join(dir, 'tls-matching.yaml');
     writeFileSync(
       matching,
-      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./cert.pem\n  key: ./own-key.pem\n`,
+      `listen: 127.0.0.1:0\nstore: sqlite://./b.db\ntls:\n  cert: ./own.pem\n  key: ./own-key.pem\n`,
     );
     const keyBody = readFileSync(tls('own-key.pem'), 'utf8').split('\n')[1]!;
     for (const verb of ['check', 'start']) {
       const a = await runCli(['broker', verb, '--config', swapped]);
       expect(a.code, a.stderr).toBe(2);
       expect(a.stderr).toContain(`${swapped}:4:3: tls.cert: ${tls('own-key.pem')} holds no PEM certificate`);
-      expect(a.stderr).toContain(`${swapped}:5:3: tls.key: ${tls('cert.pem')} holds no PEM private key`);
+      expect(a.stderr).toContain(`${swapped}:5:3: tls.key: ${tls('own.pem')} holds no PEM private key`);
       // The key's content is never echoed.
       expect(a.stderr).not.toContain(keyBody);
       const b = await runCli(['broker', verb, '--config', mismatched]);

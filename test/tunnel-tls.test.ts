@@ -1,41 +1,17 @@
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, spawnCli } from './support/cli.js';
+import { selfSignedCertificate } from './support/self-signed.js';
 import { eventually, startTunnelWorld, TARGET, type TunnelWorld } from './tunnel-fixtures.js';
 
 let w: TunnelWorld;
 let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gatectl-tls-'));
-  const cert = join(dir, 'broker.pem');
-  const key = join(dir, 'broker-key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=gatectl test broker',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
+  const { cert, key } = selfSignedCertificate(dir, { name: 'broker', subject: '/CN=gatectl test broker' });
   w = await startTunnelWorld({ tls: { cert, key } });
 });
 afterAll(async () => {
